@@ -1,0 +1,138 @@
+"""The one analyzer: fold → segment → (sub-words) → drop punctuation, with exact offsets.
+
+Positions are sequential (one per kept word, plus a gap at punctuation so that phrases do not
+match across a sentence break); sub-words of a long word (凝聚力工程 inside 凝聚力工程学会) share
+their parent's position, as synonyms do in other engines. Offsets index the original text,
+because folding never changes the length. The same token stream serves indexing, query
+building and highlighting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from kb.normalize import normalize
+from kb.settings import Settings
+
+from .segment import Segmenter, get_segmenter
+from .synonyms import Synonyms
+
+ANALYZER_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def _keep(word: str) -> bool:
+    return any(ch.isalnum() for ch in word)
+
+
+class Analyzer:
+    """Tokens for the word fields and for the character-bigram recall field."""
+
+    def __init__(self, segmenter: Segmenter, synonyms: Synonyms) -> None:
+        self.segmenter = segmenter
+        self.synonyms = synonyms
+        self.fingerprint = hashlib.sha256(
+            f"{ANALYZER_VERSION}:{segmenter.fingerprint}".encode()).hexdigest()[:16]
+        self._cached = lru_cache(maxsize=4096)(self._tokens)
+
+    def tokens(self, text: str, subwords: bool = True) -> list[Token]:
+        """Word tokens of ``text``; with ``subwords`` also the dictionary words inside long words."""
+        return self._cached(text, subwords)
+
+    def _tokens(self, text: str, subwords: bool) -> list[Token]:
+        folded = normalize(text)
+        out: list[Token] = []
+        pos = 0
+        gap = False
+        for word, start, end in self.segmenter.tokenize(folded):
+            if not _keep(word):
+                gap = gap or not word.isspace()
+                continue
+            if gap and out:
+                pos += 1
+            gap = False
+            out.append(Token(word, pos, start, end))
+            if subwords and len(word) > 2 and _is_cjk(word[0]):
+                out.extend(self._subwords(word, pos, start))
+            pos += 1
+        return out
+
+    def _subwords(self, word: str, pos: int, start: int) -> list[Token]:
+        out = []
+        for n in range(2, len(word)):
+            for i in range(len(word) - n + 1):
+                piece = word[i : i + n]
+                if self.segmenter.is_word(piece):
+                    out.append(Token(piece, pos, start + i, start + i + n))
+        return out
+
+    def terms(self, text: str) -> list[str]:
+        """The words of a query string, in order, without sub-words."""
+        return [t.text for t in self.tokens(text, subwords=False)]
+
+    @staticmethod
+    def bigrams(text: str) -> list[Token]:
+        """Overlapping character bigrams of CJK runs (a lone character stays a unigram); other
+        letters and digits form whole tokens. A recall fallback for words the dictionary lacks."""
+        folded = normalize(text)
+        out: list[Token] = []
+        pos = 0
+        i, n = 0, len(folded)
+        while i < n:
+            ch = folded[i]
+            if _is_cjk(ch):
+                j = i
+                while j < n and _is_cjk(folded[j]):
+                    j += 1
+                if j - i == 1:
+                    out.append(Token(ch, pos, i, i + 1))
+                    pos += 1
+                for k in range(i, j - 1):
+                    out.append(Token(folded[k : k + 2], pos, k, k + 2))
+                    pos += 1
+                i = j
+            elif ch.isalnum():
+                j = i
+                while j < n and folded[j].isalnum() and not _is_cjk(folded[j]):
+                    j += 1
+                out.append(Token(folded[i:j], pos, i, j))
+                pos += 1
+                i = j
+            else:
+                if out and not ch.isspace():
+                    pos += 1
+                i += 1
+        return out
+
+
+_lock = threading.Lock()
+_analyzers: dict[tuple[str, str], Analyzer] = {}
+
+
+def get_analyzer(settings: Settings) -> Analyzer:
+    """The process-wide analyzer for these settings (jieba is loaded on the first call)."""
+    key = (settings.dictionary_file, settings.synonyms_file)
+    analyzer = _analyzers.get(key)
+    if analyzer is None:
+        with _lock:
+            analyzer = _analyzers.get(key)
+            if analyzer is None:
+                segmenter = get_segmenter(settings.dictionary_file, settings.cache_dir)
+                synonyms = Synonyms.load(Path(settings.synonyms_file))
+                analyzer = _analyzers[key] = Analyzer(segmenter, synonyms)
+    return analyzer

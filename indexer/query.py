@@ -1,0 +1,162 @@
+"""The query language: words, "quoted phrases", -exclusion, OR, and field filters.
+
+    会所文化 "楼宇党建" -农村 服务联盟 OR 服务网络 mode:文化嵌入型 region:临江区 year:2019..2021
+
+Adjacent clauses must all match (AND); ``OR`` (or ``|``) between two clauses makes either do;
+``-`` before a clause excludes documents that contain it. Filters take ``field:value`` or
+``field:"value with spaces"``; field names have Chinese aliases (模式 领域 地区 年份 类型 单位 标题).
+Errors name the offending part and the valid choices.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.errors import QueryError
+
+FILTER_FIELDS = ("mode", "domain", "region", "year", "type", "unit")
+FIELD_ALIASES = {
+    "mode": "mode", "模式": "mode", "工作模式": "mode",
+    "domain": "domain", "领域": "domain",
+    "region": "region", "地区": "region", "区域": "region",
+    "year": "year", "年份": "year", "年": "year",
+    "type": "type", "类型": "type",
+    "unit": "unit", "单位": "unit",
+    "title": "title", "标题": "title",
+}
+MAX_LENGTH = 256
+MAX_CLAUSES = 32
+_QUOTES = {'"': '"', "“": "”", "「": "」", "＂": "＂", "”": "”"}
+_YEAR = re.compile(r"^(\d{4})(?:(?:\.\.|-|–|~|～)(\d{4})?)?$")
+
+
+@dataclass
+class Clause:
+    text: str
+    phrase: bool = False
+    field: str | None = None  # "title" restricts a text clause to titles
+
+
+@dataclass
+class ParsedQuery:
+    groups: list[list[Clause]] = field(default_factory=list)  # AND of ORs
+    negated: list[Clause] = field(default_factory=list)
+    filters: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.groups)
+
+    def clauses(self) -> list[Clause]:
+        return [c for g in self.groups for c in g]
+
+
+def _lex(text: str) -> list[tuple[str, str, bool]]:
+    """Split into (kind, value, negated): kind is "word", "phrase", "or" or "field:<name>"."""
+    out: list[tuple[str, str, bool]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        negated = False
+        if ch in "-－" and i + 1 < n and not text[i + 1].isspace():
+            negated = True
+            i += 1
+            ch = text[i]
+        if ch in _QUOTES:
+            close = text.find(_QUOTES[ch], i + 1)
+            if close < 0:
+                raise QueryError(f"引号不成对：{text[i:i + 20]}（请补上右引号）", fragment=text[i:])
+            out.append(("phrase", text[i + 1:close].strip(), negated))
+            i = close + 1
+            continue
+        j = i
+        while j < n and not text[j].isspace() and text[j] not in _QUOTES:
+            j += 1
+        word = text[i:j]
+        name, sep, value = word.replace("：", ":").partition(":")
+        if sep and (name in FIELD_ALIASES or re.fullmatch(r"[A-Za-z_]+", name)):
+            canonical = FIELD_ALIASES.get(name.lower()) or FIELD_ALIASES.get(name)
+            if canonical is None:
+                choices = "、".join(k for k in FIELD_ALIASES if k.isascii())
+                raise QueryError(f"未知的字段 {name!r}；可用字段：{choices}", fragment=word)
+            if not value and j < n and text[j] in _QUOTES:
+                close = text.find(_QUOTES[text[j]], j + 1)
+                if close < 0:
+                    raise QueryError(f"引号不成对：{text[i:i + 20]}", fragment=text[i:])
+                value, j = text[j + 1:close], close + 1
+            if not value.strip():
+                raise QueryError(f"字段 {name} 后面缺少要筛选的值", fragment=word)
+            out.append((f"field:{canonical}", value.strip(), negated))
+        elif word in ("OR", "|", "或") and not negated:
+            out.append(("or", word, False))
+        else:
+            out.append(("word", word, negated))
+        i = j
+    return out
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse a query string; raise :class:`QueryError` with a helpful message when malformed."""
+    text = (text or "").strip()
+    if len(text) > MAX_LENGTH:
+        raise QueryError(f"检索式太长（{len(text)} 字符，最多 {MAX_LENGTH}）", fragment=text[:40])
+    parsed = ParsedQuery()
+    tokens = _lex(text)
+    if len(tokens) > MAX_CLAUSES:
+        raise QueryError(f"检索条件太多（{len(tokens)} 个，最多 {MAX_CLAUSES}）")
+    pending_or = False
+    for index, (kind, value, negated) in enumerate(tokens):
+        if kind == "or":
+            if not parsed.groups or pending_or or index == len(tokens) - 1:
+                raise QueryError("OR 的两边都需要检索词，例如：服务联盟 OR 服务网络", fragment=value)
+            pending_or = True
+            continue
+        if kind.startswith("field:"):
+            name = kind[6:]
+            if pending_or:
+                raise QueryError("OR 不能连接筛选条件", fragment=value)
+            if name == "title":
+                clause = Clause(value, phrase=False, field="title")
+            else:
+                if negated:
+                    name = "-" + name
+                if name.lstrip("-") == "year":
+                    _check_year(value)
+                parsed.filters.setdefault(name, []).append(value)
+                continue
+        else:
+            if not value:
+                continue
+            clause = Clause(value, phrase=kind == "phrase")
+        if negated:
+            if pending_or:
+                raise QueryError("排除条件（-）不能和 OR 连用", fragment=value)
+            parsed.negated.append(clause)
+        elif pending_or:
+            parsed.groups[-1].append(clause)
+            pending_or = False
+        else:
+            parsed.groups.append([clause])
+    if not parsed.groups and not any(not k.startswith("-") for k in parsed.filters):
+        if parsed.negated or parsed.filters:
+            raise QueryError("只有排除条件：请至少给出一个检索词或筛选条件")
+        raise QueryError("请输入检索词")
+    return parsed
+
+
+def _check_year(value: str) -> tuple[int, int]:
+    m = _YEAR.match(value.strip())
+    if not m:
+        raise QueryError(f"年份应写作 2021 或 2019..2021：{value!r}", fragment=value)
+    low = int(m.group(1))
+    high = int(m.group(2)) if m.group(2) else (9999 if re.search(r"\.\.|[-–~～]$", value) else low)
+    if high < low:
+        raise QueryError(f"年份范围颠倒：{value!r}", fragment=value)
+    return low, high
+
+
+year_range = _check_year

@@ -1,0 +1,53 @@
+"""Word (.docx) files: paragraphs, tables and heading styles; metadata inferred as for text."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import docx
+from docx.opc.exceptions import PackageNotFoundError
+
+from ..errors import ImportRejected
+from ..model import ParsedDocument
+from ..structure import Line, is_debris
+from .encoding import check_bytes
+from .plaintext import from_lines
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+
+
+def _style_level(style_name: str) -> tuple[int | None, bool]:
+    name = (style_name or "").strip()
+    if name.lower() in ("title", "标题"):
+        return None, True
+    m = _HEADING_STYLE.match(name)
+    return (int(m.group(1)) if m else None), False
+
+
+def parse(data: bytes, path: Path) -> ParsedDocument:
+    check_bytes(data, str(path))
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ImportRejected(f"无法读取 Word 文件（不是有效的 .docx）：{exc}", path=str(path)) from exc
+    lines: list[Line] = []
+    for block in document.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = docx.text.paragraph.Paragraph(block, document)
+            text = para.text.strip()
+            if not text or is_debris(text):
+                continue
+            level, is_title = _style_level(para.style.name if para.style is not None else "")
+            lines.append(Line(text, level, is_title))
+        elif tag == "tbl":
+            table = docx.table.Table(block, document)
+            for row in table.rows:
+                cells = [c.text.strip() for c in row.cells]
+                row_text = "　".join(dict.fromkeys(c for c in cells if c))
+                if row_text:
+                    lines.append(Line(row_text))
+    return from_lines(lines, path, "docx", {})

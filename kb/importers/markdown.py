@@ -1,0 +1,56 @@
+"""Markdown files with YAML front matter (the native corpus format)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import frontmatter
+import yaml
+
+from ..errors import ImportRejected
+from ..model import ParsedDocument
+from ..structure import build_sections, markdown_lines
+from .encoding import decode
+from .fields import apply_fields
+
+_FENCE = re.compile(r"\A\s*---\s*\n")
+
+
+def parse(data: bytes, path: Path) -> ParsedDocument:
+    """Parse a Markdown document; the front matter is optional but must be valid when present."""
+    text, _ = decode(data, str(path))
+    if _FENCE.match(text) and not re.search(r"\n---\s*(\n|\Z)", text[3:]):
+        raise ImportRejected("YAML 头部没有结束的 `---` 行", path=str(path), line=1)
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for the fence
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ImportRejected(f"YAML 头部格式错误：{problem}", path=str(path), line=line) from exc
+    if not isinstance(post.metadata, dict):
+        raise ImportRejected("YAML 头部必须是“字段: 值”的映射", path=str(path), line=1)
+    meta = {str(k): _plain(v) for k, v in post.metadata.items()}
+    lines = markdown_lines(post.content)
+    if not meta.get("title") and lines and lines[0].level == 1 and lines[0].text:
+        meta["title"] = lines.pop(0).text
+    elif lines and meta.get("title") and lines[0].level is not None and lines[0].text == meta["title"]:
+        lines.pop(0)  # a "# Title" line repeating the front-matter title
+    body, sections = build_sections(lines)
+    if not body.strip():
+        raise ImportRejected("文档没有正文", path=str(path))
+    doc = ParsedDocument(id="", title="", body=body, sections=sections, format="markdown")
+    return apply_fields(doc, meta, path)
+
+
+def _plain(value: object) -> object:
+    """YAML dates become ISO strings so that metadata is JSON-ready."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

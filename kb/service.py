@@ -1,0 +1,403 @@
+"""The knowledge base service: the one object the command line and the site both call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import store
+from .errors import BadRequest, ImportRejected, KbError, NotFound
+from .importers import is_supported, parse_bytes
+from .model import ParsedDocument
+from .settings import Settings, load_settings
+from .suggest import suggest_modes
+from .taxonomy import Mode, Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+IMPORTER_VERSION = "1"  # bump when importers change what they make of the same bytes
+IMPORT_ACTOR = "import"
+Progress = Callable[[int], None]
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class IngestItem:
+    path: str
+    status: str  # added | updated | unchanged | rejected
+    doc_id: str | None = None
+    reason: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class IngestReport:
+    items: list[IngestItem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[IngestItem]:
+        return [i for i in self.items if i.status == status]
+
+    def counts(self) -> dict[str, int]:
+        out = {s: len(self.by_status(s)) for s in ("added", "updated", "unchanged", "rejected")}
+        out["ignored"] = len(self.ignored)
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {"counts": self.counts(), "items": [asdict(i) for i in self.items],
+                "ignored": self.ignored}
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[str], list[IngestItem]]:
+    """Expand files and folders (recursively) into importable files.
+
+    Returns (files, ignored files inside folders, rejections for bad explicit paths).
+    """
+    files: list[Path] = []
+    ignored: list[str] = []
+    rejected: list[IngestItem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                hidden = any(part.startswith((".", "~$")) for part in child.relative_to(path).parts)
+                if hidden:
+                    continue
+                (files.append(child) if is_supported(child) else ignored.append(str(child)))
+        elif path.is_file():
+            if is_supported(path):
+                files.append(path)
+            else:
+                rejected.append(IngestItem(str(path), "rejected", reason=f"不支持的文件类型 {path.suffix or '(无扩展名)'}"))
+        else:
+            rejected.append(IngestItem(str(path), "rejected", reason="路径不存在 (no such file or folder)"))
+    return files, ignored, rejected
+
+
+class KnowledgeBase:
+    """Documents, practices, taxonomy and tag decisions in one SQLite database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None, **overrides: object) -> KnowledgeBase:
+        return cls(load_settings(data_dir=data_dir, overrides=overrides))
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = store.connect(self.settings.db_path)
+            if not self._conn.execute("SELECT 1 FROM modes LIMIT 1").fetchone():
+                path = Path(self.settings.taxonomy_file)
+                if self.settings.taxonomy_file and path.is_file():
+                    self.load_taxonomy(path)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- taxonomy
+    def taxonomy(self) -> Taxonomy:
+        rows = self.conn.execute("SELECT * FROM modes ORDER BY position, name").fetchall()
+        modes = [Mode(r["name"], r["short"], r["description"], json.loads(r["signals"])) for r in rows]
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'programme'").fetchone()
+        programme = json.loads(row["value"]) if row else {"name": "", "description": ""}
+        return Taxonomy(programme, modes)
+
+    def load_taxonomy(self, path: Path) -> dict[str, list[str]]:
+        """Add or update modes from a taxonomy file (modes not in the file are kept)."""
+        taxonomy = load_taxonomy(path)
+        conn = self._conn if self._conn is not None else self.conn
+        added, updated = [], []
+        with store.transaction(conn):
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('programme', ?)",
+                         (json.dumps(taxonomy.programme, ensure_ascii=False),))
+            base = conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM modes").fetchone()[0]
+            for i, mode in enumerate(taxonomy.modes):
+                row = conn.execute("SELECT * FROM modes WHERE name = ?", (mode.name,)).fetchone()
+                signals = json.dumps(mode.signals, ensure_ascii=False)
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO modes (name, short, description, signals, position, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (mode.name, mode.short, mode.description, signals, base + i, now()))
+                    added.append(mode.name)
+                elif (row["short"], row["description"], row["signals"]) != (mode.short, mode.description, signals):
+                    conn.execute("UPDATE modes SET short = ?, description = ?, signals = ?, updated_at = ?"
+                                 " WHERE name = ?", (mode.short, mode.description, signals, now(), mode.name))
+                    updated.append(mode.name)
+        if (added or updated) and conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone():
+            self.resuggest()
+        return {"added": added, "updated": updated}
+
+    def mode_counts(self) -> list[dict[str, object]]:
+        """Every mode with the number of documents that carry it, confirmed and suggested."""
+        counts = {
+            (r["mode"], r["status"]): r["n"]
+            for r in self.conn.execute(
+                "SELECT mode, status, COUNT(DISTINCT doc_id) AS n FROM tags WHERE section_ord = -1"
+                " GROUP BY mode, status")
+        }
+        out = []
+        for mode in self.taxonomy().modes:
+            entry = mode.to_dict()
+            entry["confirmed"] = counts.get((mode.name, "confirmed"), 0)
+            entry["suggested"] = counts.get((mode.name, "suggested"), 0)
+            out.append(entry)
+        return out
+
+    # ------------------------------------------------------------------- ingest
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
+               total: Callable[[int], None] | None = None) -> IngestReport:
+        """Import files and folders; every file is its own transaction."""
+        files, ignored, rejected = discover(paths)
+        report = IngestReport(items=list(rejected), ignored=ignored)
+        if total:
+            total(len(files))
+        seen: dict[str, str] = {}
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                report.items.append(IngestItem(str(path), "rejected", reason=f"无法读取文件：{exc.strerror}"))
+            else:
+                report.items.append(self.ingest_bytes(data, path, seen=seen))
+            if progress:
+                progress(1)
+        return report
+
+    def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None) -> IngestItem:
+        """Import one file's contents. Rejections change nothing."""
+        digest = hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
+        existing = self.conn.execute("SELECT id FROM documents WHERE content_hash = ?", (digest,)).fetchone()
+        if existing:
+            return IngestItem(str(path), "unchanged", doc_id=existing["id"])
+        try:
+            doc = parse_bytes(data, path)
+            self._check_modes(doc, path)
+            if seen is not None and doc.id in seen:
+                raise ImportRejected(f"文档编号 {doc.id} 与本批次的 {seen[doc.id]} 重复", path=str(path))
+            status = self._write(doc, path, digest)
+        except ImportRejected as exc:
+            return IngestItem(str(path), "rejected", reason=exc.message, line=exc.line)
+        if seen is not None:
+            seen[doc.id] = str(path)
+        return IngestItem(str(path), status, doc_id=doc.id)
+
+    def _check_modes(self, doc: ParsedDocument, path: Path) -> None:
+        known = self.taxonomy().names()
+        unknown = [m for m in doc.modes if m not in known]
+        if unknown:
+            raise ImportRejected(
+                f"未知的工作模式：{'、'.join(unknown)}（可用：{'、'.join(known) or '无，请先载入分类文件'}）",
+                path=str(path))
+
+    def _write(self, doc: ParsedDocument, path: Path, digest: str) -> str:
+        conn = self.conn
+        modes = self.taxonomy().modes
+        threshold = self.settings.suggest_threshold
+        doc_suggestions = suggest_modes(doc.title + "\n" + doc.body, modes, threshold)
+        practice_suggestions = {
+            s.ord: suggest_modes(s.text, modes, threshold) for s in doc.sections if s.is_practice
+        }
+        stamp = now()
+        with store.transaction(conn):
+            rev = store.next_rev(conn)
+            exists = conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc.id,)).fetchone()
+            values = (
+                doc.title, doc.type, doc.unit, doc.author, doc.date, doc.year, doc.region,
+                json.dumps(doc.domains, ensure_ascii=False), json.dumps(doc.keywords, ensure_ascii=False),
+                doc.source, json.dumps(doc.extra, ensure_ascii=False, default=str), doc.body, doc.format,
+                str(path), digest, stamp, rev,
+            )
+            if exists:
+                conn.execute(
+                    "UPDATE documents SET title=?, type=?, unit=?, author=?, date=?, year=?, region=?,"
+                    " domains=?, keywords=?, source=?, extra=?, body=?, format=?, source_path=?,"
+                    " content_hash=?, updated_at=?, rev=? WHERE id=?", (*values, doc.id))
+                conn.execute("DELETE FROM sections WHERE doc_id = ?", (doc.id,))
+                conn.execute("DELETE FROM tags WHERE doc_id = ? AND status = 'suggested'", (doc.id,))
+                kept = ",".join("?" * len(doc.modes))
+                conn.execute(f"DELETE FROM tags WHERE doc_id = ? AND actor = ? AND mode NOT IN ({kept})",
+                             (doc.id, IMPORT_ACTOR, *doc.modes))
+            else:
+                conn.execute(
+                    "INSERT INTO documents (title, type, unit, author, date, year, region, domains,"
+                    " keywords, source, extra, body, format, source_path, content_hash, updated_at, rev,"
+                    " id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (*values, doc.id, stamp))
+            conn.executemany(
+                "INSERT INTO sections (doc_id, ord, parent_ord, level, heading, path, text, is_practice,"
+                " start, \"end\") VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(doc.id, s.ord, s.parent, s.level, s.heading, json.dumps(s.path, ensure_ascii=False),
+                  s.text, int(s.is_practice), s.start, s.end) for s in doc.sections])
+            for mode in doc.modes:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO tags (doc_id, section_ord, mode, status, actor, decided_at)"
+                    " VALUES (?, -1, ?, 'confirmed', ?, ?)", (doc.id, mode, IMPORT_ACTOR, stamp))
+                if cur.rowcount:
+                    self._history(doc.id, -1, mode, "confirmed", IMPORT_ACTOR, stamp)
+            self._store_suggestions(doc.id, -1, doc_suggestions, stamp)
+            for ord_, suggestions in practice_suggestions.items():
+                self._store_suggestions(doc.id, ord_, suggestions, stamp)
+            conn.execute("DELETE FROM tombstones WHERE doc_id = ?", (doc.id,))
+        return "updated" if exists else "added"
+
+    def _store_suggestions(self, doc_id: str, ord_: int, suggestions: list, stamp: str) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO tags (doc_id, section_ord, mode, status, score, evidence, actor,"
+            " decided_at) VALUES (?, ?, ?, 'suggested', ?, ?, 'system', ?)",
+            [(doc_id, ord_, s.mode, s.score, json.dumps(s.evidence, ensure_ascii=False), stamp)
+             for s in suggestions])
+
+    def _history(self, doc_id: str, ord_: int, mode: str, status: str, actor: str, stamp: str) -> None:
+        self.conn.execute(
+            "INSERT INTO tag_history (doc_id, section_ord, mode, status, actor, at) VALUES (?,?,?,?,?,?)",
+            (doc_id, ord_, mode, status, actor, stamp))
+
+    def resuggest(self, doc_ids: Iterable[str] | None = None) -> int:
+        """Recompute suggestions (after the taxonomy changed); decisions by people are kept."""
+        modes = self.taxonomy().modes
+        threshold = self.settings.suggest_threshold
+        ids = list(doc_ids) if doc_ids is not None else [
+            r["id"] for r in self.conn.execute("SELECT id FROM documents ORDER BY id")]
+        for doc_id in ids:
+            row = self.conn.execute("SELECT title, body FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                continue
+            practices = self.conn.execute(
+                "SELECT ord, text FROM sections WHERE doc_id = ? AND is_practice = 1", (doc_id,)).fetchall()
+            stamp = now()
+            with store.transaction(self.conn):
+                self.conn.execute("DELETE FROM tags WHERE doc_id = ? AND status = 'suggested'", (doc_id,))
+                self._store_suggestions(doc_id, -1, suggest_modes(row["title"] + "\n" + row["body"], modes, threshold), stamp)
+                for p in practices:
+                    self._store_suggestions(doc_id, p["ord"], suggest_modes(p["text"], modes, threshold), stamp)
+                self._touch(doc_id)
+        return len(ids)
+
+    def _touch(self, doc_id: str) -> None:
+        rev = store.next_rev(self.conn)
+        self.conn.execute("UPDATE documents SET rev = ? WHERE id = ?", (rev, doc_id))
+
+    def remove(self, doc_id: str) -> None:
+        """Delete a document, its practices and tags; the index drops it at its next update."""
+        with store.transaction(self.conn):
+            cur = self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            if not cur.rowcount:
+                raise NotFound(f"没有编号为 {doc_id} 的文档")
+            rev = store.next_rev(self.conn)
+            self.conn.execute("INSERT OR REPLACE INTO tombstones (doc_id, rev) VALUES (?, ?)", (doc_id, rev))
+
+    # ------------------------------------------------------------------ tagging
+    def decide(self, doc_id: str, mode: str, status: str, actor: str, section_ord: int = -1) -> None:
+        """Record a person's decision on a mode: confirmed or rejected."""
+        if status not in ("confirmed", "rejected"):
+            raise BadRequest(f"无效的决定 {status!r}：应为 confirmed 或 rejected")
+        if mode not in self.taxonomy().names():
+            raise BadRequest(f"未知的工作模式：{mode}")
+        if not self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
+            raise NotFound(f"没有编号为 {doc_id} 的文档")
+        stamp = now()
+        with store.transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO tags (doc_id, section_ord, mode, status, actor, decided_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (doc_id, section_ord, mode) DO UPDATE SET"
+                " status = excluded.status, actor = excluded.actor, decided_at = excluded.decided_at",
+                (doc_id, section_ord, mode, status, actor, stamp))
+            self._history(doc_id, section_ord, mode, status, actor, stamp)
+            self._touch(doc_id)
+
+    # ------------------------------------------------------------------ reading
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def current_rev(self) -> int:
+        return int(self.conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+
+    def changes_since(self, rev: int) -> tuple[list[str], list[str]]:
+        """Document ids changed and deleted after change number ``rev``."""
+        changed = [r[0] for r in self.conn.execute("SELECT id FROM documents WHERE rev > ? ORDER BY id", (rev,))]
+        deleted = [r[0] for r in self.conn.execute("SELECT doc_id FROM tombstones WHERE rev > ?", (rev,))]
+        return changed, deleted
+
+    def recent(self, limit: int = 8) -> list[dict[str, object]]:
+        """The most recently added or updated documents (metadata only)."""
+        rows = self.conn.execute(
+            "SELECT id, title, date, region, type, unit, updated_at FROM documents"
+            " ORDER BY updated_at DESC, id LIMIT ?", (limit,)).fetchall()
+        return [{"doc_id": r["id"], "title": r["title"], "date": r["date"], "region": r["region"],
+                 "type": r["type"], "unit": r["unit"], "updated_at": r["updated_at"]} for r in rows]
+
+    def all_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY id")]
+
+    def _tags(self, doc_id: str) -> dict[int, dict[str, list]]:
+        out: dict[int, dict[str, list]] = {}
+        rows = self.conn.execute(
+            "SELECT * FROM tags WHERE doc_id = ? ORDER BY section_ord, score DESC, mode", (doc_id,))
+        for r in rows:
+            entry = out.setdefault(r["section_ord"], {"confirmed": [], "suggested": [], "rejected": []})
+            if r["status"] == "suggested":
+                entry["suggested"].append({"mode": r["mode"], "score": r["score"],
+                                           "evidence": json.loads(r["evidence"])})
+            else:
+                entry[r["status"]].append(r["mode"])
+        return out
+
+    def document(self, doc_id: str) -> dict[str, object]:
+        """One document with metadata, sections (practices marked) and modes, JSON-ready."""
+        row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"没有编号为 {doc_id} 的文档", doc_id=doc_id)
+        return self._document(row)
+
+    def documents(self, ids: Iterable[str]) -> Iterator[dict[str, object]]:
+        for doc_id in ids:
+            row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if row is not None:
+                yield self._document(row)
+
+    def _document(self, row: sqlite3.Row) -> dict[str, object]:
+        tags = self._tags(row["id"])
+        empty = {"confirmed": [], "suggested": [], "rejected": []}
+        sections = []
+        for s in self.conn.execute("SELECT * FROM sections WHERE doc_id = ? ORDER BY ord", (row["id"],)):
+            path = json.loads(s["path"])
+            sections.append({
+                "ord": s["ord"], "heading": s["heading"], "level": s["level"], "path": path,
+                "path_label": " › ".join(path), "parent": s["parent_ord"], "text": s["text"],
+                "is_practice": bool(s["is_practice"]), "start": s["start"], "end": s["end"],
+                "modes": tags.get(s["ord"], empty),
+            })
+        return {
+            "doc_id": row["id"], "title": row["title"], "type": row["type"], "unit": row["unit"],
+            "author": row["author"], "date": row["date"], "year": row["year"], "region": row["region"],
+            "domain": json.loads(row["domains"]), "keywords": json.loads(row["keywords"]),
+            "source": row["source"], "extra": json.loads(row["extra"]), "format": row["format"],
+            "source_path": row["source_path"], "created_at": row["created_at"],
+            "updated_at": row["updated_at"], "rev": row["rev"], "body": row["body"],
+            "sections": sections, "modes": tags.get(-1, empty),
+        }
+
+
+__all__ = ["KnowledgeBase", "IngestReport", "IngestItem", "KbError"]

@@ -1,0 +1,215 @@
+"""Structure inference: numbered Chinese headings, section trees, title/unit/author/date lines.
+
+A report's own headings (``一、`` ``（一）`` ``1、`` ``（1）``, Markdown ``#``, Word heading styles)
+split it into a tree of sections; the leaves are practices. Plain text and Word files have no
+front matter, so their title, issuing unit, author and date are read from the lines that state them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import Section
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(rf"^[{_CN_NUM}]{{1,4}}[、．.]")),
+    (1, re.compile(r"^【[^】]{1,20}】$")),
+    (2, re.compile(rf"^[（(][{_CN_NUM}]{{1,4}}[）)]")),
+    (3, re.compile(r"^\d{1,3}(?:[、．]|\.(?!\d))")),
+    (4, re.compile(r"^(?:[（(]\d{1,3}[）)]|[①-⑳])")),
+)
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_SENTENCE_END = "。！？；：:!?;"
+_MAX_PURE_HEADING = 40
+
+_DEBRIS = (
+    re.compile(r"^[-—–－_\s]*\d{1,4}[-—–－_\s]*$"),  # "- 2 -", "— 3 —", "12"
+    re.compile(r"^第\s*\d+\s*[页頁](?:\s*[,，/]?\s*共\s*\d+\s*[页頁])?$"),
+    re.compile(r"^共\s*\d+\s*[页頁]\s*第\s*\d+\s*[页頁]$"),
+    re.compile(r"^(?:page|p\.)\s*\d+(?:\s*(?:of|/)\s*\d+)?$", re.IGNORECASE),
+    re.compile(r"^\d+\s*/\s*\d+$"),
+    re.compile(r"^[-—–－_=*·.。\s]{3,}$"),  # separator rules
+)
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
+_DATE_LINE = re.compile(r"^[（(]?\s*\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*[）)]?$")
+_AUTHOR = re.compile(
+    r"^[（(]?\s*(?:作者|执笔|执笔人|撰稿|撰稿人|供稿|作者单位)\s*[:：]\s*(.+?)\s*[）)]?$"
+)
+
+
+@dataclass
+class Line:
+    """A paragraph of source text; ``level`` is set when a Word style already says it is a heading."""
+
+    text: str
+    level: int | None = None
+    is_title: bool = False
+
+
+def heading_level(text: str) -> int | None:
+    """The heading level of a line by its numbering, or None for a plain paragraph."""
+    for level, pattern in HEADING_PATTERNS:
+        if pattern.match(text):
+            return level
+    return None
+
+
+def split_heading(text: str) -> tuple[str, str]:
+    """Split ``1、建立服务联盟。围绕……`` into the heading and the text that follows it on the line."""
+    if len(text) <= _MAX_PURE_HEADING and not any(p in text[:-1] for p in _SENTENCE_END):
+        return text.rstrip(_SENTENCE_END), ""
+    marker = next((p.match(text) for _, p in HEADING_PATTERNS if p.match(text)), None)
+    begin = marker.end() if marker else 0
+    for i in range(begin, len(text)):
+        if text[i] in _SENTENCE_END:
+            head, rest = text[:i].strip(), text[i + 1 :].strip()
+            if head:
+                return head, rest
+    return text, ""
+
+
+def is_debris(text: str) -> bool:
+    """Page numbers, "第 2 页 共 3 页" and rules left over from PDF or Word conversion."""
+    return any(p.match(text) for p in _DEBRIS)
+
+
+def clean_lines(raw: str) -> list[str]:
+    """Split text into stripped, non-empty lines with page debris removed."""
+    raw = raw.replace("\f", "\n").replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for line in raw.split("\n"):
+        line = line.strip().strip("\u3000\ufeff").strip()
+        if line and not is_debris(line):
+            out.append(line)
+    return out
+
+
+def parse_date(text: str) -> str | None:
+    """``2022年3月5日`` → ``2022-03-05``; ``2022年3月`` → ``2022-03``."""
+    m = _DATE.search(text)
+    if not m:
+        return None
+    year, month, day = m.group(1), int(m.group(2)), m.group(3)
+    if not 1 <= month <= 12:
+        return None
+    if day and 1 <= int(day) <= 31:
+        return f"{year}-{month:02d}-{int(day):02d}"
+    return f"{year}-{month:02d}"
+
+
+def infer_front(lines: list[Line]) -> tuple[dict[str, str], list[Line]]:
+    """Take the title, unit, date and author lines off a headerless document.
+
+    Returns the inferred fields and the remaining body lines.
+    """
+    found: dict[str, str] = {}
+    body = list(lines)
+    if not body:
+        return found, body
+    title_at = next((i for i, ln in enumerate(body) if ln.is_title), 0)
+    title_line = body.pop(title_at)
+    found["title"] = title_line.text.lstrip("#").strip()
+    # A subtitle such as "——临江区的做法" continues the title.
+    if body and body[0].text.startswith(("——", "--")) and body[0].level is None:
+        found["title"] += body.pop(0).text
+    # Short lines right under the title: the issuing unit and the date.
+    for _ in range(3):
+        if not body or body[0].level is not None or heading_level(body[0].text) is not None:
+            break
+        text = body[0].text
+        if _DATE_LINE.match(text) and "date" not in found:
+            found["date"] = parse_date(text) or ""
+        elif (m := _AUTHOR.match(text)) and "author" not in found:
+            found["author"] = m.group(1)
+        elif (
+            "unit" not in found
+            and len(text) <= 40
+            and not any(p in text for p in "。！？；，,")
+        ):
+            found["unit"] = text
+        else:
+            break
+        body.pop(0)
+    # Closing lines: the author ("作者：…" / "（执笔：…）") and a date.
+    for _ in range(3):
+        if not body:
+            break
+        text = body[-1].text
+        if (m := _AUTHOR.match(text)) and "author" not in found:
+            found["author"] = m.group(1)
+        elif _DATE_LINE.match(text) and "date" not in found:
+            found["date"] = parse_date(text) or ""
+        else:
+            break
+        body.pop()
+    return {k: v for k, v in found.items() if v}, body
+
+
+def build_sections(lines: list[Line]) -> tuple[str, list[Section]]:
+    """Join body lines into the stored body text and split it into a section tree."""
+    sections: list[Section] = []
+    stack: list[Section] = []
+    parts: list[str] = []
+    offset = 0
+    current: Section | None = None
+    current_text: list[str] = []
+
+    def close(end: int) -> None:
+        if current is not None:
+            current.text = "\n".join(current_text)
+            current.end = end
+
+    for line in lines:
+        text = line.text
+        level = line.level if line.level is not None else heading_level(text)
+        start = offset
+        parts.append(text)
+        offset += len(text) + 1
+        if level is None:
+            if current is None:
+                current = Section(ord=0, level=0, heading="", path=[], text="", start=start)
+                sections.append(current)
+            current_text.append(text)
+            continue
+        close(start - 1)
+        heading, rest = split_heading(text)
+        while stack and stack[-1].level >= level:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        current = Section(
+            ord=len(sections),
+            level=level,
+            heading=heading,
+            path=(parent.path if parent else []) + [heading],
+            text="",
+            parent=parent.ord if parent else None,
+            start=start,
+        )
+        current_text = [rest] if rest else []
+        sections.append(current)
+        stack.append(current)
+    close(max(offset - 1, 0))
+    has_children = {s.parent for s in sections if s.parent is not None}
+    has_headings = any(s.level > 0 for s in sections)
+    for s in sections:
+        if s.level == 0:
+            s.is_practice = not has_headings and bool(s.text)
+        else:
+            s.is_practice = s.ord not in has_children and bool(s.text)
+    return "\n".join(parts), sections
+
+
+def markdown_lines(content: str) -> list[Line]:
+    """Lines of a Markdown body; ``#`` headings keep their numbering level when they have one."""
+    out = []
+    for text in clean_lines(content):
+        m = _MD_HEADING.match(text)
+        if m:
+            inner = m.group(2).replace("**", "").strip()
+            if inner:
+                out.append(Line(inner, heading_level(inner) or len(m.group(1))))
+            continue
+        out.append(Line(text.replace("**", "").replace("__", "")))
+    return out

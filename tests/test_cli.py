@@ -1,0 +1,146 @@
+"""The ``kb`` command line, driven with click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from kb.settings import CHECKOUT
+from web.cli import main
+
+CORPUS = CHECKOUT / "corpus" / "docs"
+
+
+def cli_for(runner, data):
+    def run(*args, input=None):
+        return runner.invoke(main, ["--data-dir", str(data), *args], input=input, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def kb_cli(runner, tmp_path):
+    return cli_for(runner, tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def prebuilt(tmp_path_factory):
+    """The sample corpus ingested once through the CLI; tests get a copy."""
+    data = tmp_path_factory.mktemp("cli") / "data"
+    result = cli_for(CliRunner(), data)("ingest", "--quiet", str(CORPUS))
+    assert result.exit_code == 0, result.output
+    return data
+
+
+@pytest.fixture
+def loaded(runner, prebuilt, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(prebuilt, data)
+    return cli_for(runner, data)
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["index"], ["search"], ["show"], ["modes"],
+                                     ["serve"], ["remove"], ["settings"]])
+def test_help_everywhere(runner, command):
+    result = runner.invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_version(runner):
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0 and "kb, version" in result.output
+
+
+def test_ingest_reports_and_is_idempotent(kb_cli, tmp_path):
+    first = kb_cli("ingest", str(CORPUS))
+    assert first.exit_code == 0
+    assert "新增 32，更新 0，未变 0，拒绝 0" in first.output
+    assert "索引：重建完成" in first.output
+    again = kb_cli("ingest", "--json", str(CORPUS))
+    report = json.loads(again.output)
+    assert report["counts"]["unchanged"] == 32 and report["counts"]["added"] == 0
+    assert report["index"]["indexed"] == 0
+
+
+def test_rejections_give_reasons_and_exit_1(kb_cli, tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ntitle: [unclosed\n---\n正文\n", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = kb_cli("ingest", "--json", str(bad), str(empty), str(tmp_path / "missing.md"))
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    reasons = {item["path"].rsplit("/", 1)[-1]: item["reason"] for item in report["items"]}
+    assert "YAML" in reasons["bad.md"]
+    assert "空" in reasons["empty.txt"]
+    assert "不存在" in reasons["missing.md"]
+    assert report["counts"]["rejected"] == 3
+
+
+def test_search_json_shape(loaded):
+    result = loaded("search", "会所文化", "--json")
+    data = json.loads(result.output)
+    assert set(data) >= {"query", "total", "hits", "facets"}
+    assert data["query"] == "会所文化" and data["total"] >= 1
+    assert {"doc_id", "title", "section", "snippet", "score", "modes"} <= set(data["hits"][0])
+    assert set(data["facets"]) == {"mode", "domain", "region", "year", "type", "unit"}
+
+
+def test_search_text_output_and_filters(loaded):
+    result = loaded("search", "文化", "--mode", "文化嵌入型", "--limit", "3")
+    assert result.exit_code == 0
+    assert "共 " in result.output and "【文化】" in result.output
+    data = json.loads(loaded("search", "文化", "--mode", "文化嵌入型", "--json").output)
+    assert all("文化嵌入型" in h["modes"] + h["suggested_modes"] for h in data["hits"])
+
+
+def test_malformed_query_is_a_message_not_a_traceback(loaded):
+    result = loaded("search", '"未闭合')
+    assert result.exit_code == 1
+    assert "引号不成对" in result.output and "Traceback" not in result.output
+
+
+def test_show(loaded):
+    data = json.loads(loaded("show", "hx-sample-009", "--json").output)
+    for key in ("doc_id", "title", "type", "unit", "author", "date", "region", "domain", "sections", "modes"):
+        assert key in data
+    assert {"heading", "level", "text"} <= set(data["sections"][1])
+    assert set(data["modes"]) >= {"confirmed", "suggested"}
+    text = loaded("show", "hx-sample-028").output
+    assert "建议模式：服务导入型" in text and "依据：" in text
+    missing = loaded("show", "nope")
+    assert missing.exit_code == 1 and "nope" in missing.output
+
+
+def test_modes(loaded, tmp_path):
+    data = json.loads(loaded("modes", "--json").output)
+    assert data["programme"]["name"] == "凝聚力工程"
+    counts = {m["name"]: m for m in data["modes"]}
+    assert counts["文化嵌入型"]["confirmed"] >= 5
+    extra = tmp_path / "more.yaml"
+    extra.write_text("modes:\n  - name: 网格治理型\n    short: 网格\n    signals: [网格]\n", encoding="utf-8")
+    result = loaded("modes", "--load", str(extra))
+    assert "新增 1 个" in result.output and "网格治理型" in result.output
+
+
+def test_index_and_rebuild(loaded):
+    assert "增量更新 0 篇" in loaded("index").output
+    summary = json.loads(loaded("index", "--rebuild", "--json").output)
+    assert summary["mode"] == "rebuild" and summary["documents"] == 32
+
+
+def test_remove(loaded):
+    assert loaded("remove", "hx-sample-009").exit_code == 0
+    data = json.loads(loaded("search", "会所文化", "--json").output)
+    assert "hx-sample-009" not in [h["doc_id"] for h in data["hits"]]
+
+
+def test_data_dir_from_environment(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "env-data"))
+    result = runner.invoke(main, ["settings"])
+    assert f"data_dir = {tmp_path / 'env-data'}" in result.output
+    assert "[KB_DATA_DIR]" in result.output

@@ -1,0 +1,43 @@
+"""The README cannot drift from the code: every command, option and setting is documented."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from kb.settings import CHECKOUT, SETTINGS
+from web.cli import main
+
+README = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+
+
+def reference() -> str:
+    start = README.index("## Command reference")
+    return README[start:README.index("\n## ", start + 1)]
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_every_command_and_option_is_in_the_reference(name):
+    section = reference()
+    assert f"`kb {name}" in section
+    row = next(line for line in section.splitlines() if line.startswith(f"| `kb {name}"))
+    for param in main.commands[name].params:
+        if isinstance(param, click.Option):
+            assert any(opt in row for opt in param.opts), f"{name}: {param.opts} undocumented"
+
+
+@pytest.mark.parametrize("setting", [s.name for s in SETTINGS])
+def test_every_setting_is_documented(setting):
+    config = README[README.index("## Configuration"):README.index("## Corpus format")]
+    assert f"| `{setting}` |" in config
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_second():
+    quick = README[README.index("## Quick start"):README.index("## Using it")]
+    block = re.search(r"```sh\n(.*?)```", quick, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["make serve", "make test"]
+    ci = (CHECKOUT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in ci

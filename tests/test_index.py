@@ -1,0 +1,145 @@
+"""The index: incremental updates, atomic rebuilds, one writer, round trips."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from whoosh import query as wq
+
+from indexer import index as index_module
+from indexer.index import CURRENT, IndexStore
+from kb.errors import IndexBusy, IndexMissing
+
+DOC = """---
+id: {id}
+title: {title}
+modes: [文化嵌入型]
+---
+一、主要做法
+{text}
+"""
+
+
+def add(path, doc_id, title, text):
+    path.joinpath(f"{doc_id}.md").write_text(DOC.format(id=doc_id, title=title, text=text), encoding="utf-8")
+
+
+def hits(library, q):
+    return [h["doc_id"] for h in library.search.search(q)["hits"]]
+
+
+def test_search_before_any_index_says_so(library):
+    with pytest.raises(IndexMissing, match="kb index"):
+        library.search.search("党建")
+
+
+def test_incremental_update_adds_changes_and_deletes(library, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    add(src, "a", "甲", "社区设置文化长廊。")
+    add(src, "b", "乙", "楼宇开展节庆展演。")
+    report, summary = library.ingest([str(src)])
+    assert summary["mode"] == "rebuild" and summary["documents"] == 2
+    assert hits(library, "文化长廊") == ["a"]
+    # Unchanged corpus: nothing to index.
+    assert library.update_index()["indexed"] == 0
+    # Change one document, remove another.
+    add(src, "a", "甲", "社区举办读书会。")
+    _, summary = library.ingest([str(src)])
+    assert summary == {**summary, "mode": "incremental", "indexed": 1}
+    assert hits(library, "文化长廊") == []
+    assert hits(library, "读书会") == ["a"]
+    with library.kb() as kb:
+        kb.remove("b")
+    assert library.update_index()["deleted"] == 1
+    assert hits(library, "节庆展演") == []
+
+
+def test_index_round_trip_matches_knowledge_base(sample_library):
+    """Every practice in the knowledge base is in the index with its heading path and text."""
+    store = sample_library.store
+    with sample_library.kb() as kb, store.open().searcher() as s:
+        for doc in kb.documents(kb.all_ids()):
+            practices = [x for x in doc["sections"] if x["is_practice"]]
+            stored = {f["ord"]: f for f in s.documents(doc_id=doc["doc_id"], kind="practice")}
+            assert sorted(stored) == [p["ord"] for p in practices]
+            for p in practices:
+                assert stored[p["ord"]]["section"] == p["path_label"]
+                assert stored[p["ord"]]["body"] == p["text"]
+            whole = s.document(uid=doc["doc_id"])
+            assert whole["body"] == doc["body"] and whole["title"] == doc["title"]
+
+
+def test_rebuild_swaps_atomically(library, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    add(src, "a", "甲", "社区设置文化长廊。")
+    library.ingest([str(src)])
+    old = library.store.current_dir()
+    summary = library.update_index(rebuild=True)
+    new = library.store.current_dir()
+    assert summary["mode"] == "rebuild" and new != old
+    assert not old.exists()  # the replaced generation is removed
+    assert (library.store.root / CURRENT).read_text().strip() == new.name
+    assert hits(library, "文化长廊") == ["a"]
+
+
+def test_failed_rebuild_leaves_the_old_index_searchable(library, tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        add(src, f"d{i}", f"文档{i}", f"第{i}个社区设置文化长廊。")
+    library.ingest([str(src)])
+    old = library.store.current_dir()
+    calls = {"n": 0}
+    real_entries = index_module.entries
+
+    def failing_entries(doc):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real_entries(doc)
+
+    monkeypatch.setattr(index_module, "entries", failing_entries)
+    with pytest.raises(OSError, match="No space"):
+        library.update_index(rebuild=True)
+    monkeypatch.undo()
+    assert library.store.current_dir() == old
+    assert [p.name for p in library.store.root.iterdir() if p.name.startswith("gen-")] == [old.name]
+    assert sorted(hits(library, "文化长廊")) == [f"d{i}" for i in range(5)]
+
+
+def test_changed_dictionary_forces_a_rebuild(library, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    add(src, "a", "甲", "社区设置文化长廊。")
+    library.ingest([str(src)])
+    state_path = library.store.current_dir() / "state.json"
+    state = json.loads(state_path.read_text())
+    state["fingerprint"] = "something-else"
+    state_path.write_text(json.dumps(state))
+    summary = library.update_index()
+    assert summary["mode"] == "rebuild" and summary["reason"] == "analyzer changed"
+
+
+def test_one_writer_at_a_time(library):
+    store: IndexStore = library.store
+    with store.lock(), pytest.raises(IndexBusy):
+        with store.lock(timeout=0.2):
+            pass
+
+
+def test_phrase_positions_in_the_index(sample_library):
+    """A word-field phrase query matches on its own (no bigram help), because positions are sequential."""
+    analyzer = sample_library.analyzer
+    with sample_library.store.open().searcher() as s:
+        terms = analyzer.terms("楼宇党建与园区党建相结合")
+        assert len(terms) == 1  # a dictionary term
+        phrase = analyzer.terms("服务联盟和服务站")
+        assert len(phrase) > 2
+        found = s.search(wq.Phrase("body", phrase), limit=None)
+        assert len(found) > 0
+        assert all("服务联盟和服务站" in h["body"] for h in found)
+        shuffled = list(reversed(phrase))
+        assert len(s.search(wq.Phrase("body", shuffled), limit=None)) == 0

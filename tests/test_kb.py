@@ -1,0 +1,172 @@
+"""The knowledge base service: schema, incremental ingest, tag decisions, suggestions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from kb import store
+from kb.errors import BadRequest, NotFound, StartupError
+
+DOC = """---
+id: t-001
+title: 以服务联盟凝聚楼宇白领
+type: 案例
+unit: 测试街道党工委
+date: 2020-05-01
+region: 海州市/临江区/新华街道
+domain: [楼宇]
+modes: [服务导入型]
+---
+
+一、主要做法
+（一）组建楼宇服务联盟
+1、建立便利服务清单。联盟为白领提供就餐、健康、维权等便利服务，搭建服务网络。
+2、开展读书会。每月一次，党员白领领读。
+二、工作成效
+服务联盟覆盖楼宇20幢。
+"""
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_schema_is_versioned_and_in_wal_mode(kb):
+    conn = kb.conn
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_newer_schema_is_refused(settings):
+    settings.data_dir.mkdir(parents=True)
+    conn = sqlite3.connect(settings.db_path)
+    conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StartupError, match="结构版本"):
+        store.connect(settings.db_path)
+
+
+def test_taxonomy_is_loaded_from_the_corpus_file(kb):
+    taxonomy = kb.taxonomy()
+    assert taxonomy.programme["name"] == "凝聚力工程"
+    names = taxonomy.names()
+    assert {"枢纽中介型", "服务导入型", "联动互补型", "文化嵌入型"} <= set(names)
+    assert all(m.signals for m in taxonomy.modes)
+
+
+def test_ingest_then_unchanged_then_updated(kb, tmp_path):
+    path = write(tmp_path / "a.md", DOC)
+    first = kb.ingest([path])
+    assert first.counts()["added"] == 1
+    rev = kb.document("t-001")["rev"]
+    second = kb.ingest([path])
+    assert [i.status for i in second.items] == ["unchanged"]
+    assert kb.document("t-001")["rev"] == rev
+    write(path, DOC.replace("20幢", "25幢"))
+    third = kb.ingest([path])
+    assert [i.status for i in third.items] == ["updated"]
+    doc = kb.document("t-001")
+    assert doc["rev"] > rev and "25幢" in doc["body"]
+    assert kb.count() == 1
+
+
+def test_sections_and_practices_are_stored(kb, tmp_path):
+    kb.ingest([write(tmp_path / "a.md", DOC)])
+    doc = kb.document("t-001")
+    practices = [s for s in doc["sections"] if s["is_practice"]]
+    assert [p["path_label"] for p in practices] == [
+        "一、主要做法 › （一）组建楼宇服务联盟 › 1、建立便利服务清单",
+        "一、主要做法 › （一）组建楼宇服务联盟 › 2、开展读书会",
+        "二、工作成效",
+    ]
+    assert practices[0]["text"].startswith("联盟为白领提供就餐")
+    assert doc["year"] == 2020 and doc["domain"] == ["楼宇"]
+
+
+def test_confirmed_modes_from_front_matter_and_suggestions_with_evidence(kb, tmp_path):
+    kb.ingest([write(tmp_path / "a.md", DOC)])
+    modes = kb.document("t-001")["modes"]
+    assert modes["confirmed"] == ["服务导入型"]
+    # A confirmed mode is never also listed as a suggestion.
+    assert "服务导入型" not in [s["mode"] for s in modes["suggested"]]
+    practice = next(s for s in kb.document("t-001")["sections"] if s["heading"] == "1、建立便利服务清单")
+    suggestion = practice["modes"]["suggested"][0]
+    assert suggestion["mode"] == "服务导入型" and 0 < suggestion["score"] <= 1
+    evidence = suggestion["evidence"][0]
+    assert "便利服务" in evidence["terms"]
+    assert evidence["sentence"] in practice["text"]
+    assert practice["text"][evidence["start"]:evidence["end"]] == evidence["sentence"]
+
+
+def test_suggestions_for_a_text_without_front_matter(kb, tmp_path):
+    text = "楼宇文化建设的做法\n测试街道党工委\n一、建设文化长廊\n在楼宇大堂设置文化长廊，举办节庆展演和会所沙龙，企业文化与社区文化相融合。\n"
+    kb.ingest([write(tmp_path / "c.txt", text)])
+    suggested = kb.document("c")["modes"]["suggested"]
+    assert suggested and suggested[0]["mode"] == "文化嵌入型"
+    assert any("文化长廊" in ev["terms"] for ev in suggested[0]["evidence"])
+
+
+def test_decisions_survive_reingest_and_are_recorded(kb, tmp_path):
+    path = write(tmp_path / "c.txt", "文化做法\n一、文化长廊\n设置文化长廊，举办节庆展演，开展会所活动。\n")
+    kb.ingest([path])
+    kb.decide("c", "文化嵌入型", "rejected", actor="editor1")
+    write(path, "文化做法\n一、文化长廊\n设置文化长廊，举办节庆展演，开展会所活动和文艺汇演。\n")
+    assert kb.ingest([path]).items[0].status == "updated"
+    modes = kb.document("c")["modes"]
+    assert modes["rejected"] == ["文化嵌入型"]
+    assert "文化嵌入型" not in [s["mode"] for s in modes["suggested"]]
+    history = kb.conn.execute("SELECT actor, status FROM tag_history WHERE doc_id = 'c'").fetchall()
+    assert [(r["actor"], r["status"]) for r in history] == [("editor1", "rejected")]
+
+
+def test_decide_validates_its_input(kb, tmp_path):
+    kb.ingest([write(tmp_path / "a.md", DOC)])
+    with pytest.raises(BadRequest):
+        kb.decide("t-001", "不存在的模式", "confirmed", actor="x")
+    with pytest.raises(BadRequest):
+        kb.decide("t-001", "服务导入型", "maybe", actor="x")
+    with pytest.raises(NotFound):
+        kb.decide("nope", "服务导入型", "confirmed", actor="x")
+
+
+def test_changes_since_tracks_updates_and_removals(kb, tmp_path):
+    kb.ingest([write(tmp_path / "a.md", DOC), write(tmp_path / "b.txt", "标题\n正文一句。\n")])
+    rev = kb.current_rev()
+    assert kb.changes_since(rev) == ([], [])
+    kb.decide("b", "文化嵌入型", "confirmed", actor="x")
+    kb.remove("t-001")
+    changed, deleted = kb.changes_since(rev)
+    assert changed == ["b"] and deleted == ["t-001"]
+    with pytest.raises(NotFound):
+        kb.remove("t-001")
+
+
+def test_a_new_mode_in_the_taxonomy_changes_suggestions(kb, tmp_path):
+    kb.ingest([write(tmp_path / "g.txt", "网格做法\n一、网格\n推行网格化管理，网格员每日巡查，网格议事会每月召开。\n")])
+    assert kb.document("g")["modes"]["suggested"] == []
+    extra = tmp_path / "taxonomy.yaml"
+    extra.write_text("programme: {name: 凝聚力工程}\nmodes:\n  - name: 网格治理型\n    short: 测试\n"
+                     "    signals: [网格: 2, 网格员: 2, 议事会]\n", encoding="utf-8")
+    result = kb.load_taxonomy(extra)
+    assert result["added"] == ["网格治理型"]
+    assert [s["mode"] for s in kb.document("g")["modes"]["suggested"]] == ["网格治理型"]
+    assert "服务导入型" in kb.taxonomy().names()  # modes not in the file are kept
+
+
+def test_failed_write_leaves_nothing_behind(kb, tmp_path, monkeypatch):
+    kb.ingest([write(tmp_path / "a.md", DOC)])
+    before = kb.document("t-001")
+
+    def boom(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    write(tmp_path / "a.md", DOC.replace("20幢", "30幢"))
+    monkeypatch.setattr(kb, "_store_suggestions", boom)
+    with pytest.raises(sqlite3.OperationalError):
+        kb.ingest([tmp_path / "a.md"])
+    monkeypatch.undo()
+    assert kb.document("t-001") == before

@@ -1,0 +1,287 @@
+"""The ``kb`` command: a thin front over the same services as the site."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+
+import click
+from tqdm import tqdm
+
+from indexer.library import Library
+from kb import __version__
+from kb.errors import KbError
+from kb.settings import SETTINGS, load_settings
+
+_MARK = re.compile(r"<mark>(.*?)</mark>")
+
+
+class KbGroup(click.Group):
+    """Turns :class:`KbError` into a one-line message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+def _library(ctx: click.Context) -> Library:
+    if "library" not in ctx.obj:
+        ctx.obj["library"] = Library(load_settings(data_dir=ctx.obj["data_dir"]))
+    return ctx.obj["library"]
+
+
+def _progress(label: str, quiet: bool = False) -> tuple[Callable[[int], None], Callable[[int], None], Callable[[], None]]:
+    """A tqdm bar on stderr, created when the total is known (hidden when not a terminal or quiet)."""
+    holder: dict[str, tqdm] = {}
+
+    def total(n: int) -> None:
+        holder["bar"] = tqdm(total=n, desc=label, unit="篇", file=sys.stderr, leave=False,
+                             disable=True if quiet else None, dynamic_ncols=True)
+
+    def step(n: int) -> None:
+        if "bar" in holder:
+            holder["bar"].update(n)
+
+    def close() -> None:
+        if "bar" in holder:
+            holder.pop("bar").close()
+
+    return step, total, close
+
+
+def _plain(html: str) -> str:
+    """Snippet HTML → terminal text: marks become 【】, entities are unescaped."""
+    from html import unescape
+
+    return unescape(_MARK.sub(lambda m: f"【{m.group(1)}】", html))
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kb")
+@click.option("--data-dir", envvar="KB_DATA_DIR", type=click.Path(file_okay=False),
+              help="数据目录（知识库、索引、缓存）；也可用环境变量 KB_DATA_DIR。默认：检出目录下的 data/")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None) -> None:
+    """红线 Hongxian：基层党建经验材料与案例的知识库和中文检索。"""
+    ctx.ensure_object(dict)
+    # From the environment, let the settings loader read it itself so that it reports the source.
+    from_env = ctx.get_parameter_source("data_dir") == click.core.ParameterSource.ENVIRONMENT
+    ctx.obj["data_dir"] = None if from_env else data_dir
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出导入报告")
+@click.option("--no-index", is_flag=True, help="只导入知识库，不更新检索索引")
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度条和未变文件")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[str, ...], as_json: bool, no_index: bool, quiet: bool) -> None:
+    """导入文件或文件夹（递归）：.md（YAML 头部）、.txt（UTF-8/GBK）、.docx。
+
+    重复导入未改动的文件不会有任何变化。有文件被拒绝时退出码为 1。
+    """
+    library = _library(ctx)
+    step, total, close = _progress("导入", quiet or as_json)
+    try:
+        report, summary = library.ingest(list(paths), index=not no_index, progress=step, total=total)
+    finally:
+        close()
+    if as_json:
+        out = report.to_dict()
+        out["index"] = summary
+        _echo_json(out)
+    else:
+        labels = {"added": "新增", "updated": "更新", "unchanged": "未变", "rejected": "拒绝"}
+        for item in report.items:
+            if item.status == "unchanged" and quiet:
+                continue
+            line = f"{labels[item.status]}  {item.path}"
+            if item.doc_id:
+                line += f"  → {item.doc_id}"
+            if item.reason:
+                line += f"  原因：{item.reason}" + (f"（第 {item.line} 行）" if item.line else "")
+            click.echo(line, err=item.status == "rejected")
+        c = report.counts()
+        click.echo(f"新增 {c['added']}，更新 {c['updated']}，未变 {c['unchanged']}，"
+                   f"拒绝 {c['rejected']}，忽略（非支持格式）{c['ignored']}")
+        if summary:
+            click.echo(f"索引：{_index_line(summary)}")
+    if report.by_status("rejected"):
+        ctx.exit(1)
+
+
+def _index_line(summary: dict) -> str:
+    if summary["mode"] == "rebuild":
+        return f"重建完成，{summary['documents']} 篇文档，用时 {summary['seconds']} 秒"
+    return (f"增量更新 {summary['indexed']} 篇，删除 {summary['deleted']} 篇，"
+            f"共 {summary['documents']} 篇，用时 {summary['seconds']} 秒")
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="在旁边建一个全新索引，完成后原子地替换旧索引")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@click.pass_context
+def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
+    """让检索索引与知识库一致（默认增量更新）。"""
+    step, total, close = _progress("索引", as_json)
+    try:
+        summary = _library(ctx).update_index(rebuild=rebuild, progress=step, total=total)
+    finally:
+        close()
+    _echo_json(summary) if as_json else click.echo(_index_line(summary))
+
+
+@main.command()
+@click.argument("query", required=False, default="")
+@click.option("--mode", multiple=True, help="按工作模式筛选（可重复）")
+@click.option("--domain", multiple=True, help="按领域筛选（可重复）")
+@click.option("--region", multiple=True, help="按地区筛选，如 临江区 或 海州市/临江区")
+@click.option("--year", multiple=True, help="按年份筛选，如 2021 或 2019..2021")
+@click.option("--type", "type_", multiple=True, help="按文档类型筛选，如 案例")
+@click.option("--unit", multiple=True, help="按发文单位筛选")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="每页案例数")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="页码")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="排序：相关度或日期")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
+@click.pass_context
+def search(ctx: click.Context, query: str, mode: tuple[str, ...], domain: tuple[str, ...],
+           region: tuple[str, ...], year: tuple[str, ...], type_: tuple[str, ...], unit: tuple[str, ...],
+           limit: int, page: int, sort: str, as_json: bool) -> None:
+    """检索。支持词语、"引号短语"、-排除、OR、字段筛选（mode: domain: region: year: type: unit: title:）。"""
+    filters = {"mode": list(mode), "domain": list(domain), "region": list(region), "year": list(year),
+               "type": list(type_), "unit": list(unit)}
+    result = _library(ctx).search.search(query, filters=filters, page=page, limit=limit, sort=sort)
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(f"共 {result['total']} 个案例（第 {result['page']}/{result['pages']} 页，{result['took_ms']} 毫秒）")
+    last = None
+    for hit in result["hits"]:
+        if hit["doc_id"] != last:
+            last = hit["doc_id"]
+            facts = " · ".join(x for x in ("、".join(hit["modes"] or hit["suggested_modes"]),
+                                           hit["region"] or "", hit["date"] or "") if x)
+            click.echo(f"\n{hit['rank']}. {_plain(hit['title_html'])}  [{hit['doc_id']}]")
+            if facts:
+                click.echo(f"   {facts}")
+        click.echo(f"   ▸ {_plain(hit['section_html']) if hit['section'] else '（全文）'}")
+        click.echo(f"     {_plain(hit['snippet'])}")
+
+
+@main.command()
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
+@click.pass_context
+def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
+    """显示一篇文档：元数据、结构、工作模式（已确认 / 建议及依据）。"""
+    with _library(ctx).kb() as kb:
+        doc = kb.document(doc_id)
+    if as_json:
+        _echo_json(doc)
+        return
+    click.echo(doc["title"])
+    for label, key in (("编号", "doc_id"), ("类型", "type"), ("单位", "unit"), ("作者", "author"),
+                       ("日期", "date"), ("地区", "region")):
+        if doc.get(key):
+            click.echo(f"{label}：{doc[key]}")
+    for label, key in (("领域", "domain"), ("关键词", "keywords")):
+        if doc.get(key):
+            click.echo(f"{label}：{'、'.join(doc[key])}")
+    modes = doc["modes"]
+    click.echo(f"已确认模式：{'、'.join(modes['confirmed']) or '（无）'}")
+    for s in modes["suggested"]:
+        click.echo(f"建议模式：{s['mode']}（得分 {s['score']}）")
+        for ev in s["evidence"]:
+            click.echo(f"    依据：{ev['sentence']}  〔{'、'.join(ev['terms'])}〕")
+    click.echo("")
+    for section in doc["sections"]:
+        indent = "  " * max(section["level"] - 1, 0)
+        if section["heading"]:
+            marker = " ◆" if section["is_practice"] else ""
+            click.echo(f"{indent}{section['heading']}{marker}")
+        if section["text"]:
+            for para in section["text"].split("\n"):
+                click.echo(f"{indent}  {para}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--load", "load_path", type=click.Path(exists=True, dir_okay=False),
+              help="从分类文件载入（新增或更新）模式，随后重新计算建议")
+@click.pass_context
+def modes(ctx: click.Context, as_json: bool, load_path: str | None) -> None:
+    """列出“1+N”工作模式及案例数（已确认 / 建议）。"""
+    library = _library(ctx)
+    with library.kb() as kb:
+        if load_path:
+            from pathlib import Path
+
+            changed = kb.load_taxonomy(Path(load_path))
+            click.echo(f"载入完成：新增 {len(changed['added'])} 个，更新 {len(changed['updated'])} 个", err=as_json)
+        taxonomy = kb.taxonomy()
+        counts = kb.mode_counts()
+    if load_path:
+        library.update_index()
+    if as_json:
+        _echo_json({"programme": taxonomy.programme, "modes": counts})
+        return
+    if taxonomy.programme.get("name"):
+        click.echo(f"“1”：{taxonomy.programme['name']}")
+    for entry in counts:
+        click.echo(f"{entry['name']}  已确认 {entry['confirmed']}  建议 {entry['suggested']}  —— {entry['short']}")
+
+
+@main.command()
+@click.argument("doc_id")
+@click.pass_context
+def remove(ctx: click.Context, doc_id: str) -> None:
+    """从知识库删除一篇文档（并更新索引）。"""
+    library = _library(ctx)
+    with library.kb() as kb:
+        kb.remove(doc_id)
+    library.update_index()
+    click.echo(f"已删除 {doc_id}")
+
+
+@main.command()
+@click.pass_context
+def settings(ctx: click.Context) -> None:
+    """显示生效的设置及其来源（默认值、配置文件或环境变量）。"""
+    resolved = _library(ctx).settings
+    for s in SETTINGS:
+        click.echo(f"{s.name} = {getattr(resolved, s.name)}    [{resolved.sources.get(s.name, 'default')}]")
+
+
+@main.command()
+@click.option("--host", default=None, help="监听地址（默认取设置 host：127.0.0.1）")
+@click.option("--port", type=int, default=None, help="端口（默认取设置 port：5000）")
+@click.option("--no-bootstrap", is_flag=True, help="知识库为空时不自动导入示例语料")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, no_bootstrap: bool) -> None:
+    """运行网站（waitress 生产服务器）。首次运行时导入示例语料并建立索引。"""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    library = _library(ctx)
+    if not no_bootstrap:
+        done = library.bootstrap(lambda label: _progress(label))
+        if "ingest" in done:
+            c = done["ingest"]
+            click.echo(f"已导入示例语料：新增 {c['added']} 篇，拒绝 {c['rejected']} 篇")
+        if "index" in done:
+            click.echo(f"索引：{_index_line(done['index'])}")
+    app = create_app(library=library)
+    host = host or library.settings.host
+    port = port or library.settings.port
+    click.echo(f"红线已启动：http://{host}:{port}/  （Ctrl+C 停止）")
+    waitress_serve(app, host=host, port=port, threads=library.settings.threads, ident="hongxian")
