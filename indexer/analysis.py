@@ -92,9 +92,13 @@ class Analyzer:
         folded = normalize(text)
         out: list[Token] = []
         pos = 0
+        gap = False
         i, n = 0, len(folded)
         while i < n:
             ch = folded[i]
+            if (_is_cjk(ch) or ch.isalnum()) and gap:
+                pos += 1
+                gap = False
             if _is_cjk(ch):
                 j = i
                 while j < n and _is_cjk(folded[j]):
@@ -114,8 +118,7 @@ class Analyzer:
                 pos += 1
                 i = j
             else:
-                if out and not ch.isspace():
-                    pos += 1
+                gap = gap or (bool(out) and not ch.isspace())
                 i += 1
         return out
 

@@ -27,9 +27,9 @@ def match_spans(text: str, analyzer: Analyzer, terms: set[str], phrases: list[st
             if not key:
                 continue
             start = folded.find(key)
-            while start >= 0:
+            while start >= 0:  # overlapping occurrences too (哈哈 in 哈哈哈)
                 spans.append((start, start + len(key)))
-                start = folded.find(key, start + len(key))
+                start = folded.find(key, start + 1)
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -90,6 +90,6 @@ def _clip(text: str, spans: list[tuple[int, int]], start: int, end: int, size: i
         first = next((s for s, e in spans if s >= start and e <= end), start)
         start = max(start, min(first - size // 4, end - size))
         end = start + size
-    prefix = "…" if start > 0 else ""
+    prefix = "…" if text[:start].strip() else ""
     suffix = "…" if end < len(text.rstrip()) else ""
     return prefix + mark(text, spans, start, end).strip() + suffix

@@ -78,7 +78,8 @@ def _lex(text: str) -> list[tuple[str, str, bool]]:
             j += 1
         word = text[i:j]
         name, sep, value = word.replace("：", ":").partition(":")
-        if sep and (name in FIELD_ALIASES or re.fullmatch(r"[A-Za-z_]+", name)):
+        is_url = value.startswith("//")
+        if sep and not is_url and (name in FIELD_ALIASES or re.fullmatch(r"[A-Za-z_]+", name)):
             canonical = FIELD_ALIASES.get(name.lower()) or FIELD_ALIASES.get(name)
             if canonical is None:
                 choices = "、".join(k for k in FIELD_ALIASES if k.isascii())
@@ -117,11 +118,11 @@ def parse_query(text: str) -> ParsedQuery:
             continue
         if kind.startswith("field:"):
             name = kind[6:]
-            if pending_or:
-                raise QueryError("OR 不能连接筛选条件", fragment=value)
             if name == "title":
                 clause = Clause(value, phrase=False, field="title")
             else:
+                if pending_or:
+                    raise QueryError("OR 不能连接筛选条件", fragment=value)
                 if negated:
                     name = "-" + name
                 if name.lstrip("-") == "year":
@@ -130,6 +131,8 @@ def parse_query(text: str) -> ParsedQuery:
                 continue
         else:
             if not value:
+                if pending_or:
+                    raise QueryError("OR 的两边都需要检索词，例如：服务联盟 OR 服务网络", fragment='""')
                 continue
             clause = Clause(value, phrase=kind == "phrase")
         if negated:

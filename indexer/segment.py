@@ -34,8 +34,10 @@ def read_dictionary(path: Path) -> list[tuple[str, int]]:
         if not line or line.startswith("#"):
             continue
         parts = line.split()
+        if len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+            raise StartupError(f"词典 {path} 第 {number} 行应为“词”或“词 词频”，词中不能有空格：{line!r}")
         term = normalize(parts[0])
-        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else DEFAULT_FREQ
+        freq = int(parts[1]) if len(parts) == 2 else DEFAULT_FREQ
         if not _TERM.match(term):
             raise StartupError(f"词典 {path} 第 {number} 行的词 {parts[0]!r} 含有不允许的字符")
         out.append((term, freq))

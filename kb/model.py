@@ -20,8 +20,8 @@ class Section:
     text: str
     parent: int | None = None
     is_practice: bool = False
-    start: int = 0  # character offsets of the section (heading included) in the body
-    end: int = 0
+    start: int = 0  # offsets in the body of the heading line and the section's own text,
+    end: int = 0  # not of its child sections
 
     @property
     def path_label(self) -> str:

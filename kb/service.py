@@ -186,22 +186,39 @@ class KnowledgeBase:
         return report
 
     def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None) -> IngestItem:
-        """Import one file's contents. Rejections change nothing."""
+        """Import one file's contents. Rejections change nothing.
+
+        A file already imported from the same place with the same bytes is skipped without being
+        parsed; otherwise it is parsed and skipped only if its document is stored with these bytes.
+        """
         digest = hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
-        existing = self.conn.execute("SELECT id FROM documents WHERE content_hash = ?", (digest,)).fetchone()
-        if existing:
-            return IngestItem(str(path), "unchanged", doc_id=existing["id"])
+        source = str(Path(path).resolve()) if Path(path).exists() else str(path)
+        same = self.conn.execute("SELECT id FROM documents WHERE content_hash = ? AND source_path = ?",
+                                 (digest, source)).fetchone()
         try:
-            doc = parse_bytes(data, path)
-            self._check_modes(doc, path)
-            if seen is not None and doc.id in seen:
-                raise ImportRejected(f"文档编号 {doc.id} 与本批次的 {seen[doc.id]} 重复", path=str(path))
-            status = self._write(doc, path, digest)
+            if same:
+                doc_id, status = same["id"], "unchanged"
+                self._check_batch(doc_id, path, seen)
+            else:
+                doc = parse_bytes(data, path)
+                self._check_modes(doc, path)
+                self._check_batch(doc.id, path, seen)
+                stored = self.conn.execute("SELECT content_hash FROM documents WHERE id = ?",
+                                           (doc.id,)).fetchone()
+                if stored and stored["content_hash"] == digest:
+                    doc_id, status = doc.id, "unchanged"
+                else:
+                    doc_id, status = doc.id, self._write(doc, source, digest)
         except ImportRejected as exc:
             return IngestItem(str(path), "rejected", reason=exc.message, line=exc.line)
         if seen is not None:
-            seen[doc.id] = str(path)
-        return IngestItem(str(path), status, doc_id=doc.id)
+            seen[doc_id] = str(path)
+        return IngestItem(str(path), status, doc_id=doc_id)
+
+    @staticmethod
+    def _check_batch(doc_id: str, path: Path, seen: dict[str, str] | None) -> None:
+        if seen is not None and doc_id in seen:
+            raise ImportRejected(f"文档编号 {doc_id} 与本批次的 {seen[doc_id]} 重复", path=str(path))
 
     def _check_modes(self, doc: ParsedDocument, path: Path) -> None:
         known = self.taxonomy().names()
@@ -211,7 +228,7 @@ class KnowledgeBase:
                 f"未知的工作模式：{'、'.join(unknown)}（可用：{'、'.join(known) or '无，请先载入分类文件'}）",
                 path=str(path))
 
-    def _write(self, doc: ParsedDocument, path: Path, digest: str) -> str:
+    def _write(self, doc: ParsedDocument, source: str, digest: str) -> str:
         conn = self.conn
         modes = self.taxonomy().modes
         threshold = self.settings.suggest_threshold
@@ -227,7 +244,7 @@ class KnowledgeBase:
                 doc.title, doc.type, doc.unit, doc.author, doc.date, doc.year, doc.region,
                 json.dumps(doc.domains, ensure_ascii=False), json.dumps(doc.keywords, ensure_ascii=False),
                 doc.source, json.dumps(doc.extra, ensure_ascii=False, default=str), doc.body, doc.format,
-                str(path), digest, stamp, rev,
+                source, digest, stamp, rev,
             )
             if exists:
                 conn.execute(

@@ -34,7 +34,7 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL,
         rev INTEGER NOT NULL
     );
-    CREATE INDEX documents_hash ON documents(content_hash);
+    CREATE INDEX documents_hash ON documents(content_hash, source_path);
     CREATE INDEX documents_rev ON documents(rev);
     CREATE TABLE sections (
         doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,

@@ -7,6 +7,7 @@ front matter, so their title, issuing unit, author and date are read from the li
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from .model import Section
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
-    (1, re.compile(rf"^[{_CN_NUM}]{{1,4}}[、．.]")),
+    (1, re.compile(rf"^[{_CN_NUM}]{{1,4}}[、．.](?![{_CN_NUM}])")),  # not "一、二季度…"
     (1, re.compile(r"^【[^】]{1,20}】$")),
     (2, re.compile(rf"^[（(][{_CN_NUM}]{{1,4}}[）)]")),
     (3, re.compile(r"^\d{1,3}(?:[、．]|\.(?!\d))")),
@@ -25,7 +26,7 @@ _SENTENCE_END = "。！？；：:!?;"
 _MAX_PURE_HEADING = 40
 
 _DEBRIS = (
-    re.compile(r"^[-—–－_\s]*\d{1,4}[-—–－_\s]*$"),  # "- 2 -", "— 3 —", "12"
+    re.compile(r"^[-—–－_\s]*\d{1,3}[-—–－_\s]*$"),  # "- 2 -", "— 3 —", "12" (not a year)
     re.compile(r"^第\s*\d+\s*[页頁](?:\s*[,，/]?\s*共\s*\d+\s*[页頁])?$"),
     re.compile(r"^共\s*\d+\s*[页頁]\s*第\s*\d+\s*[页頁]$"),
     re.compile(r"^(?:page|p\.)\s*\d+(?:\s*(?:of|/)\s*\d+)?$", re.IGNORECASE),
@@ -34,9 +35,8 @@ _DEBRIS = (
 )
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
 _DATE_LINE = re.compile(r"^[（(]?\s*\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*[）)]?$")
-_AUTHOR = re.compile(
-    r"^[（(]?\s*(?:作者|执笔|执笔人|撰稿|撰稿人|供稿|作者单位)\s*[:：]\s*(.+?)\s*[）)]?$"
-)
+_AUTHOR = re.compile(r"^[（(]?\s*(?:作者|执笔|执笔人|撰稿|撰稿人|供稿)\s*[:：]\s*(.+?)\s*[）)]?$")
+_AUTHOR_UNIT = re.compile(r"^[（(]?\s*(?:作者单位|供稿单位|报送单位)\s*[:：]\s*(.+?)\s*[）)]?$")
 
 
 @dataclass
@@ -92,11 +92,11 @@ def parse_date(text: str) -> str | None:
     if not m:
         return None
     year, month, day = m.group(1), int(m.group(2)), m.group(3)
-    if not 1 <= month <= 12:
+    try:
+        dt.date(int(year), month, int(day or 1))
+    except ValueError:
         return None
-    if day and 1 <= int(day) <= 31:
-        return f"{year}-{month:02d}-{int(day):02d}"
-    return f"{year}-{month:02d}"
+    return f"{year}-{month:02d}-{int(day):02d}" if day else f"{year}-{month:02d}"
 
 
 def infer_front(lines: list[Line]) -> tuple[dict[str, str], list[Line]]:
@@ -105,46 +105,43 @@ def infer_front(lines: list[Line]) -> tuple[dict[str, str], list[Line]]:
     Returns the inferred fields and the remaining body lines.
     """
     found: dict[str, str] = {}
-    body = list(lines)
-    if not body:
-        return found, body
-    title_at = next((i for i, ln in enumerate(body) if ln.is_title), 0)
-    title_line = body.pop(title_at)
-    found["title"] = title_line.text.lstrip("#").strip()
+    if not lines:
+        return found, []
+    title_at = next((i for i, ln in enumerate(lines) if ln.is_title), 0)
+    head, body = list(lines[:title_at]), list(lines[title_at + 1 :])
+    found["title"] = lines[title_at].text.lstrip("#").strip()
     # A subtitle such as "——临江区的做法" continues the title.
     if body and body[0].text.startswith(("——", "--")) and body[0].level is None:
         found["title"] += body.pop(0).text
-    # Short lines right under the title: the issuing unit and the date.
+    # Short lines right under the title: the issuing unit, the date, sometimes the author.
     for _ in range(3):
         if not body or body[0].level is not None or heading_level(body[0].text) is not None:
             break
-        text = body[0].text
-        if _DATE_LINE.match(text) and "date" not in found:
-            found["date"] = parse_date(text) or ""
-        elif (m := _AUTHOR.match(text)) and "author" not in found:
-            found["author"] = m.group(1)
-        elif (
-            "unit" not in found
-            and len(text) <= 40
-            and not any(p in text for p in "。！？；，,")
-        ):
-            found["unit"] = text
-        else:
+        if not _take_front_line(body[0].text, found, under_title=True):
             break
         body.pop(0)
-    # Closing lines: the author ("作者：…" / "（执笔：…）") and a date.
+    # Closing lines: the author ("作者：…" / "（执笔：…）"), the author's unit, a date.
     for _ in range(3):
-        if not body:
-            break
-        text = body[-1].text
-        if (m := _AUTHOR.match(text)) and "author" not in found:
-            found["author"] = m.group(1)
-        elif _DATE_LINE.match(text) and "date" not in found:
-            found["date"] = parse_date(text) or ""
-        else:
+        if not body or not _take_front_line(body[-1].text, found, under_title=False):
             break
         body.pop()
+    body = head + body
     return {k: v for k, v in found.items() if v}, body
+
+
+def _take_front_line(text: str, found: dict[str, str], under_title: bool) -> bool:
+    """Record ``text`` as the date, author or unit when it is one; False when it is body text."""
+    if _DATE_LINE.match(text) and "date" not in found:
+        found["date"] = parse_date(text) or ""
+    elif (m := _AUTHOR.match(text)) and "author" not in found:
+        found["author"] = m.group(1)
+    elif (m := _AUTHOR_UNIT.match(text)) and "unit" not in found:
+        found["unit"] = m.group(1)
+    elif under_title and "unit" not in found and len(text) <= 40 and not any(p in text for p in "。！？；，,"):
+        found["unit"] = text
+    else:
+        return False
+    return True
 
 
 def build_sections(lines: list[Line]) -> tuple[str, list[Section]]:
@@ -205,6 +202,8 @@ def markdown_lines(content: str) -> list[Line]:
     """Lines of a Markdown body; ``#`` headings keep their numbering level when they have one."""
     out = []
     for text in clean_lines(content):
+        if re.fullmatch(r"#{1,6}", text):
+            continue  # an empty heading
         m = _MD_HEADING.match(text)
         if m:
             inner = m.group(2).replace("**", "").strip()

@@ -39,6 +39,9 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    gb_text = _as_gb(data)
+    if gb_text is not None:
+        return gb_text, "gb18030"
     best = from_bytes(data[:65536]).best()
     if best is None:
         raise ImportRejected("无法识别文本编码（不是 UTF-8 或 GBK）", path=path)
@@ -52,6 +55,32 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
     if _looks_binary(text):
         raise ImportRejected("这是二进制文件，不是文本 (binary file)", path=path)
     return text, encoding
+
+
+def _as_gb(data: bytes) -> str | None:
+    """GB18030 text when the bytes decode and read as common Simplified Chinese.
+
+    Statistical detectors misjudge short GBK files (a title and a sentence) as Korean; almost any
+    byte string decodes as GB18030, so we accept it only when nearly every non-ASCII character
+    is one of GB2312's common characters, which Big5 or other encodings decoded this way are not.
+    """
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    wide = [ch for ch in text if ord(ch) > 127]
+    if not wide:
+        return None
+    common = sum(1 for ch in wide if _in_gb2312(ch))
+    return text if common >= 0.95 * len(wide) else None
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _looks_binary(text: str) -> bool:

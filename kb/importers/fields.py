@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -47,8 +48,10 @@ def normalise_date(value: str, path: Path) -> str:
     if not m:
         raise ImportRejected(f"日期格式无效：{value!r}（应为 YYYY、YYYY-MM 或 YYYY-MM-DD）", path=str(path))
     year, month, day = m.group(1), m.group(2), m.group(3)
-    if month and not 1 <= int(month) <= 12 or day and not 1 <= int(day) <= 31:
-        raise ImportRejected(f"日期不存在：{value!r}", path=str(path))
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise ImportRejected(f"日期不存在：{value!r}", path=str(path)) from exc
     out = year
     if month:
         out += f"-{int(month):02d}"

@@ -16,24 +16,39 @@ from .encoding import decode
 from .fields import apply_fields
 
 _FENCE = re.compile(r"\A\s*---\s*\n")
+_HANDLER = frontmatter.default_handlers.YAMLHandler()
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text and are validated by us."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse(data: bytes, path: Path) -> ParsedDocument:
     """Parse a Markdown document; the front matter is optional but must be valid when present."""
     text, _ = decode(data, str(path))
-    if _FENCE.match(text) and not re.search(r"\n---\s*(\n|\Z)", text[3:]):
-        raise ImportRejected("YAML 头部没有结束的 `---` 行", path=str(path), line=1)
-    try:
-        post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for the fence
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ImportRejected(f"YAML 头部格式错误：{problem}", path=str(path), line=line) from exc
-    if not isinstance(post.metadata, dict):
-        raise ImportRejected("YAML 头部必须是“字段: 值”的映射", path=str(path), line=1)
-    meta = {str(k): _plain(v) for k, v in post.metadata.items()}
-    lines = markdown_lines(post.content)
+    meta: dict[str, object] = {}
+    content = text
+    if _FENCE.match(text):
+        if not re.search(r"\n---\s*(\n|\Z)", text[3:]):
+            raise ImportRejected("YAML 头部没有结束的 `---` 行", path=str(path), line=1)
+        raw, content = _HANDLER.split(text.lstrip())
+        try:
+            loaded = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None  # raw starts on the fence line
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ImportRejected(f"YAML 头部格式错误：{problem}", path=str(path), line=line) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ImportRejected("YAML 头部必须是“字段: 值”的映射", path=str(path), line=1)
+        meta = {str(k): _plain(v) for k, v in (loaded or {}).items()}
+    lines = markdown_lines(content)
     if not meta.get("title") and lines and lines[0].level == 1 and lines[0].text:
         meta["title"] = lines.pop(0).text
     elif lines and meta.get("title") and lines[0].level is not None and lines[0].text == meta["title"]:
