@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ class IngestItem:
 class IngestReport:
     items: list[IngestItem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     def by_status(self, status: str) -> list[IngestItem]:
         return [i for i in self.items if i.status == status]
@@ -54,7 +56,7 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, object]:
         return {"counts": self.counts(), "items": [asdict(i) for i in self.items],
-                "ignored": self.ignored}
+                "ignored": self.ignored, "seconds": self.seconds}
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[str], list[IngestItem]]:
@@ -169,6 +171,7 @@ class KnowledgeBase:
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
                total: Callable[[int], None] | None = None) -> IngestReport:
         """Import files and folders; every file is its own transaction."""
+        started = time.perf_counter()
         files, ignored, rejected = discover(paths)
         report = IngestReport(items=list(rejected), ignored=ignored)
         if total:
@@ -183,6 +186,7 @@ class KnowledgeBase:
                 report.items.append(self.ingest_bytes(data, path, seen=seen))
             if progress:
                 progress(1)
+        report.seconds = round(time.perf_counter() - started, 3)
         return report
 
     def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None) -> IngestItem:

@@ -111,7 +111,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], as_json: bool, no_index: 
             click.echo(line, err=item.status == "rejected")
         c = report.counts()
         click.echo(f"新增 {c['added']}，更新 {c['updated']}，未变 {c['unchanged']}，"
-                   f"拒绝 {c['rejected']}，忽略（非支持格式）{c['ignored']}")
+                   f"拒绝 {c['rejected']}，忽略（非支持格式）{c['ignored']}，用时 {report.seconds} 秒")
         if summary:
             click.echo(f"索引：{_index_line(summary)}")
     if report.by_status("rejected"):
