@@ -143,3 +143,19 @@ def test_phrase_positions_in_the_index(sample_library):
         assert all("服务联盟和服务站" in h["body"] for h in found)
         shuffled = list(reversed(phrase))
         assert len(s.search(wq.Phrase("body", shuffled), limit=None)) == 0
+
+
+def test_a_tag_decision_reaches_filters_and_facets(library, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    add(src, "a", "甲", "社区设置读书角。")
+    add(src, "b", "乙", "社区开展议事。")
+    library.ingest([str(src)])
+    before = library.search.search("社区")
+    assert {f["value"] for f in before["facets"]["mode"]} == {"文化嵌入型"}
+    with library.kb() as kb:
+        kb.decide("b", "枢纽中介型", "confirmed", actor="editor")
+    library.update_index()
+    after = library.search.search("社区", filters={"mode": ["枢纽中介型"]})
+    assert [h["doc_id"] for h in after["hits"]] == ["b"]
+    assert {f["value"]: f["count"] for f in after["facets"]["mode"]} == {"枢纽中介型": 1, "文化嵌入型": 1}
