@@ -10,6 +10,7 @@ building and highlighting.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +22,8 @@ from kb.settings import Settings
 from .segment import Segmenter, get_segmenter
 from .synonyms import Synonyms
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
+_WORD = re.compile(r"\w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ def _is_cjk(ch: str) -> bool:
 
 
 def _keep(word: str) -> bool:
-    return any(ch.isalnum() for ch in word)
+    return _WORD.search(word) is not None
 
 
 class Analyzer:
@@ -49,37 +51,78 @@ class Analyzer:
         self.fingerprint = hashlib.sha256(
             f"{ANALYZER_VERSION}:{segmenter.fingerprint}".encode()).hexdigest()[:16]
         self._cached = lru_cache(maxsize=4096)(self._tokens)
+        self._piece_cache = lru_cache(maxsize=200_000)(self._find_pieces)
 
     def tokens(self, text: str, subwords: bool = True) -> list[Token]:
         """Word tokens of ``text``; with ``subwords`` also the dictionary words inside long words."""
         return self._cached(text, subwords)
 
     def _tokens(self, text: str, subwords: bool) -> list[Token]:
-        folded = normalize(text)
         out: list[Token] = []
         pos = 0
         gap = False
-        for word, start, end in self.segmenter.tokenize(folded):
+        for word, start, end in self.segmenter.tokenize(normalize(text)):
             if not _keep(word):
-                gap = gap or not word.isspace()
+                gap = gap or (bool(out) and not word.isspace())
                 continue
-            if gap and out:
+            if gap:
                 pos += 1
-            gap = False
+                gap = False
             out.append(Token(word, pos, start, end))
-            if subwords and len(word) > 2 and _is_cjk(word[0]):
-                out.extend(self._subwords(word, pos, start))
+            if subwords and len(word) > 2:
+                out.extend(Token(piece, pos, start + at, start + at + len(piece))
+                           for piece, at in self._pieces(word))
             pos += 1
         return out
 
-    def _subwords(self, word: str, pos: int, start: int) -> list[Token]:
+    def index_terms(self, text: str) -> dict[str, list[int]]:
+        """term → positions, exactly as :meth:`tokens` would give them, without token objects.
+
+        The fast path used to build the index.
+        """
+        out: dict[str, list[int]] = {}
+        pos = 0
+        gap = seen = False
+        pieces = self._pieces
+        for word, _start, _end in self.segmenter.tokenize(normalize(text)):
+            if not _keep(word):
+                gap = gap or (seen and not word.isspace())
+                continue
+            if gap:
+                pos += 1
+                gap = False
+            seen = True
+            poses = out.get(word)
+            if poses is None:
+                out[word] = [pos]
+            else:
+                poses.append(pos)
+            if len(word) > 2:
+                for piece, _at in pieces(word):
+                    poses = out.get(piece)
+                    if poses is None:
+                        out[piece] = [pos]
+                    elif poses[-1] != pos:
+                        poses.append(pos)
+            pos += 1
+        return out
+
+    def _pieces(self, word: str) -> tuple[tuple[str, int], ...]:
+        """Dictionary words inside a longer CJK word, with their offsets (cached per word)."""
+        return self._piece_cache(word)
+
+    def _find_pieces(self, word: str) -> tuple[tuple[str, int], ...]:
+        if not _is_cjk(word[0]):
+            return ()
         out = []
+        seen = set()
         for n in range(2, len(word)):
             for i in range(len(word) - n + 1):
                 piece = word[i : i + n]
-                if self.segmenter.is_word(piece):
-                    out.append(Token(piece, pos, start + i, start + i + n))
-        return out
+                if piece not in seen and self.segmenter.is_word(piece):
+                    seen.add(piece)
+                    out.append((piece, i))
+        return tuple(out)
 
     def terms(self, text: str) -> list[str]:
         """The words of a query string, in order, without sub-words."""
@@ -135,7 +178,7 @@ def get_analyzer(settings: Settings) -> Analyzer:
         with _lock:
             analyzer = _analyzers.get(key)
             if analyzer is None:
-                segmenter = get_segmenter(settings.dictionary_file, settings.cache_dir)
+                segmenter = get_segmenter(settings.dictionary_file)
                 synonyms = Synonyms.load(Path(settings.synonyms_file))
                 analyzer = _analyzers[key] = Analyzer(segmenter, synonyms)
     return analyzer

@@ -8,6 +8,7 @@ one, never half of one. A failed rebuild removes its folder and leaves the old i
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fcntl
 import json
@@ -21,19 +22,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.multiproc import MpWriter
 
 from kb.errors import IndexBusy, IndexMissing
 from kb.normalize import normalize
 from kb.service import KnowledgeBase
 
 from .analysis import Analyzer
-from .schema import activate, make_schema
+from .schema import SCHEMA_VERSION, activate, make_schema
 
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 STATE = "state.json"
 LOCK_TIMEOUT = 60.0
+PARALLEL_FROM = 200  # documents; below this a single writer is faster than starting workers
+MAX_PROCS = 4
+BATCH_ENTRIES = 800
 Progress = Callable[[int], None]
 
 
@@ -60,37 +65,60 @@ def region_terms(region: str | None) -> list[str]:
     return list(dict.fromkeys(parts + prefixes))
 
 
-def entries(doc: dict) -> list[dict[str, object]]:
-    """The index entries of one knowledge-base document: the whole document and each practice."""
+def doc_meta(doc: dict) -> dict[str, object]:
+    """The metadata a search result shows, stored with the document's index entry."""
     modes = doc["modes"]
     confirmed = list(modes["confirmed"])
-    suggested = [s["mode"] for s in modes["suggested"] if s["mode"] not in confirmed]
-    meta = {
-        "title": doc["title"], "date": doc["date"], "year": doc["year"], "region": doc["region"],
-        "domain": doc["domain"], "type": doc["type"], "unit": doc["unit"], "author": doc["author"],
-        "modes": confirmed, "suggested_modes": suggested,
+    return {
+        "doc_id": doc["doc_id"], "title": doc["title"], "date": doc["date"], "year": doc["year"],
+        "region": doc["region"], "domain": doc["domain"], "type": doc["type"], "unit": doc["unit"],
+        "author": doc["author"], "modes": confirmed,
+        "suggested_modes": [s["mode"] for s in modes["suggested"] if s["mode"] not in confirmed],
     }
-    common: dict[str, object] = {
-        "doc_id": doc["doc_id"],
-        "mode": ",".join(normalize(m) for m in confirmed + suggested),
+
+
+def entries(doc: dict) -> list[dict[str, object]]:
+    """The index entries of one document, in order: the document, then each section with text.
+
+    Search relies on the order (a section belongs to the nearest document entry before it), so
+    the entries of one document are always added together, in one writer.
+    """
+    meta = doc_meta(doc)
+    document: dict[str, object] = {
+        "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
+        "title": doc["title"], "body": "", "_stored_body": doc["body"],
+        "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+        "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
         "domain": ",".join(normalize(d) for d in doc["domain"]),
         "region": ",".join(region_terms(doc["region"])),
-        "date": doc["date"] or "",
     }
     if doc["year"]:
-        common["year"] = doc["year"]
+        document["year"] = doc["year"]
     if doc["type"]:
-        common["type"] = normalize(doc["type"])
+        document["type"] = normalize(doc["type"])
     if doc["unit"]:
-        common["unit"] = normalize(doc["unit"])
-        common["unit_text"] = doc["unit"]
-    out = [dict(common, uid=doc["doc_id"], kind="doc", ord=-1, title=doc["title"],
-                body=doc["body"], bigram=doc["title"] + "\n" + doc["body"], meta=meta)]
+        document["unit"] = normalize(doc["unit"])
+        document["unit_text"] = doc["unit"]
+    out = [document]
     for s in doc["sections"]:
-        if s["is_practice"]:
-            out.append(dict(common, uid=f"{doc['doc_id']}#{s['ord']}", kind="practice", ord=s["ord"],
-                            section=s["path_label"], body=s["text"],
-                            bigram=s["path_label"] + "\n" + s["text"]))
+        if not s["text"]:
+            continue  # a bare heading: its words are in its children's heading paths
+        out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
+                    "section": s["path_label"], "body": s["text"]})
+    return out
+
+
+def entry_numbers(reader, doc_ids: list[str]) -> list[int]:  # noqa: ANN001 - a whoosh IndexReader
+    """Every live entry of these documents: the document's entry and the sections after it."""
+    starts = sorted(reader.postings("kind", "doc").all_ids()) if reader.doc_frequency("kind", "doc") else []
+    out: list[int] = []
+    for doc_id in doc_ids:
+        if not reader.doc_frequency("doc_id", doc_id):
+            continue
+        for first in reader.postings("doc_id", doc_id).all_ids():
+            at = bisect.bisect_right(starts, first)
+            end = starts[at] if at < len(starts) else reader.doc_count_all()
+            out.extend(n for n in range(first, end) if not reader.is_deleted(n))
     return out
 
 
@@ -100,6 +128,8 @@ class IndexStore:
     def __init__(self, root: Path, analyzer: Analyzer) -> None:
         self.root = Path(root)
         self.analyzer = analyzer
+        # What the index was built with: a change to either means a rebuild.
+        self.fingerprint = f"{analyzer.fingerprint}:schema-{SCHEMA_VERSION}"
 
     # ---------------------------------------------------------------- reading
     def current_dir(self) -> Path | None:
@@ -131,7 +161,7 @@ class IndexStore:
 
     def is_stale(self, kb: KnowledgeBase) -> bool:
         state = self.state()
-        return (not state or state.get("fingerprint") != self.analyzer.fingerprint
+        return (not state or state.get("fingerprint") != self.fingerprint
                 or int(state.get("rev", -1)) < kb.current_rev())
 
     # ---------------------------------------------------------------- writing
@@ -159,7 +189,7 @@ class IndexStore:
         """Bring the index up to date with the knowledge base (rebuilding when it must)."""
         with self.lock():
             state = self.state()
-            if not state or state.get("fingerprint") != self.analyzer.fingerprint:
+            if not state or state.get("fingerprint") != self.fingerprint:
                 reason = "no index" if not state else "analyzer changed"
                 return self._rebuild(kb, progress, total, reason=reason)
             started = time.perf_counter()
@@ -171,10 +201,10 @@ class IndexStore:
                 ix = self.open()
                 writer = ix.writer(limitmb=128)
                 try:
-                    for doc_id in deleted:
-                        writer.delete_by_term("doc_id", doc_id)
+                    with writer.searcher() as s:
+                        for docnum in entry_numbers(s.reader(), [*deleted, *changed]):
+                            writer.delete_document(docnum)
                     for doc in kb.documents(changed):
-                        writer.delete_by_term("doc_id", doc["doc_id"])
                         for entry in entries(doc):
                             writer.add_document(**entry)
                         if progress:
@@ -222,20 +252,34 @@ class IndexStore:
 
     def _fill(self, ix: whoosh_index.Index, kb: KnowledgeBase, ids: list[str],
               progress: Progress | None) -> None:
-        writer = ix.writer(limitmb=256)
+        """Write every document; large builds use one worker process per core, each writing its
+        own segment of whole documents (the analyzer is loaded before the workers fork)."""
+        procs = min(os.cpu_count() or 1, MAX_PROCS)
+        if procs > 1 and len(ids) >= PARALLEL_FROM:
+            writer = MpWriter(ix, procs=procs, batchsize=BATCH_ENTRIES, multisegment=True,
+                              limitmb=128)
+        else:
+            writer = ix.writer(limitmb=256)
         try:
             for doc in kb.documents(ids):
-                for entry in entries(doc):
+                docs_entries = entries(doc)
+                if isinstance(writer, MpWriter):
+                    writer.start_group()  # a document and its sections stay in one batch
+                for entry in docs_entries:
                     writer.add_document(**entry)
+                if isinstance(writer, MpWriter):
+                    writer.end_group()
+                    if len(writer.docbuffer) >= BATCH_ENTRIES:
+                        writer._enqueue()
                 if progress:
                     progress(1)
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(optimize=True)
+        writer.commit()
 
     def _write_state(self, gen_dir: Path | None, kb: KnowledgeBase, rev: int) -> None:
         assert gen_dir is not None
-        state = {"rev": rev, "fingerprint": self.analyzer.fingerprint,
+        state = {"rev": rev, "fingerprint": self.fingerprint,
                  "modes": kb.taxonomy().names(), "updated_at": datetime.now(UTC).isoformat()}
         _write_atomic(gen_dir / STATE, json.dumps(state, ensure_ascii=False))

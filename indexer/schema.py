@@ -1,17 +1,21 @@
-"""The Whoosh schema: one index holding whole documents and their practices.
+"""The Whoosh schema: one entry per document (title, metadata) followed by one per section.
 
-The Whoosh analyzers below are thin, picklable adapters: the schema is pickled into the index,
-so they carry only a name and call the process's :class:`~indexer.analysis.Analyzer`, which the
-index store registers before it writes.
+Our text fields turn a string straight into ``(term, positions)`` pairs with the analyzer's fast
+path (:class:`Postings` may also be passed in directly) and store positions as packed integers
+instead of Whoosh's default per-term pickles. The analyzer adapter is picklable (the schema is
+pickled into the index) and calls the analyzer the index store activates in this process, or
+inherited from it: worker processes of a parallel build are forked after activation.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 
-from whoosh import fields
+from whoosh import columns, fields, formats
 from whoosh.analysis import Token as WhooshToken
 from whoosh.analysis import Tokenizer
+from whoosh.system import _INT_SIZE, pack_uint
 
 from .analysis import Analyzer
 
@@ -19,7 +23,7 @@ _active: dict[str, Analyzer] = {}
 
 TITLE_BOOST = 3.0
 SECTION_BOOST = 1.5
-BIGRAM_BOOST = 0.4
+SCHEMA_VERSION = "3"
 
 
 def activate(analyzer: Analyzer) -> None:
@@ -27,8 +31,42 @@ def activate(analyzer: Analyzer) -> None:
     _active["analyzer"] = analyzer
 
 
+class Postings(tuple):
+    """Pre-analyzed field content: ``(term, positions)`` pairs."""
+
+    __slots__ = ()
+
+
+class PackedPositions(formats.Positions):
+    """Positions as a packed uint32 array; accepts :class:`Postings` as well as text."""
+
+    def word_values(self, value, analyzer, **kwargs):  # noqa: ANN001, ANN201
+        if isinstance(value, str) and isinstance(analyzer, HongxianTokenizer):
+            value = Postings(_analyzer().index_terms(value).items())  # the fast path, no Token objects
+        if isinstance(value, Postings):
+            fb = self.field_boost
+            encode = self.encode
+            return [(term, len(poses), len(poses) * fb, encode(poses)) for term, poses in value]
+        return super().word_values(value, analyzer, **kwargs)
+
+    def encode(self, poslist) -> bytes:  # noqa: ANN001
+        return pack_uint(len(poslist)) + array("I", poslist).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        packed = array("I")
+        packed.frombytes(valuestring[_INT_SIZE:])
+        return packed.tolist()
+
+
+def _analyzer() -> Analyzer:
+    analyzer = _active.get("analyzer")
+    if analyzer is None:
+        raise RuntimeError("no analyzer is active; the index store registers one before writing")
+    return analyzer
+
+
 class HongxianTokenizer(Tokenizer):
-    """Feeds Whoosh the tokens of our analyzer: ``kind`` is "words" or "bigrams"."""
+    """Feeds Whoosh the tokens of our analyzer for plain-text values."""
 
     def __init__(self, kind: str = "words") -> None:
         self.kind = kind
@@ -43,12 +81,8 @@ class HongxianTokenizer(Tokenizer):
                  keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
                  start_char: int = 0, tokenize: bool = True, mode: str = "",
                  **kwargs: object) -> Iterator[WhooshToken]:
-        analyzer = _active.get("analyzer")
-        if analyzer is None:
-            raise RuntimeError("no analyzer is active; the index store registers one before writing")
-        tokens = analyzer.bigrams(value) if self.kind == "bigrams" else analyzer.tokens(value)
         t = WhooshToken(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for tok in tokens:
+        for tok in _analyzer().tokens(value):
             t.text = tok.text
             t.boost = 1.0
             t.stopped = False
@@ -62,25 +96,33 @@ class HongxianTokenizer(Tokenizer):
             yield t
 
 
+def _text(boost: float = 1.0, stored: bool = True) -> fields.TEXT:
+    field = fields.TEXT(analyzer=HongxianTokenizer(), stored=stored, field_boost=boost)
+    field.format = PackedPositions(field_boost=boost)
+    return field
+
+
 def make_schema() -> fields.Schema:
-    words = HongxianTokenizer("words")
-    bigrams = HongxianTokenizer("bigrams")
+    """Document entries carry the title and every filterable field; section entries only their
+    heading path and text (nothing else is indexed for them, to keep postings few). A document's
+    sections follow it directly in entry numbers, which is how a section finds its document."""
     return fields.Schema(
+        # Documents only: their id (also as a unique key) and "kind:doc", which lists them.
         uid=fields.ID(unique=True, stored=True),
-        kind=fields.ID(stored=True, sortable=True),
-        doc_id=fields.ID(stored=True, sortable=True),
-        ord=fields.NUMERIC(stored=True, signed=True, sortable=True),
-        title=fields.TEXT(analyzer=words, stored=True, field_boost=TITLE_BOOST),
-        section=fields.TEXT(analyzer=words, stored=True, field_boost=SECTION_BOOST),
-        body=fields.TEXT(analyzer=words, stored=True),
-        bigram=fields.TEXT(analyzer=bigrams, field_boost=BIGRAM_BOOST),
+        kind=fields.ID(stored=True),
+        doc_id=fields.ID(stored=True),
+        owner=fields.STORED(),  # sections: the document id (stored, not indexed)
+        ord=fields.STORED(),
+        practice=fields.STORED(),
+        title=_text(TITLE_BOOST),  # documents
+        section=_text(SECTION_BOOST),  # sections: the heading path
+        body=_text(),  # sections: the text; documents: stored only, for whole-document snippets
         mode=fields.KEYWORD(commas=True),
         domain=fields.KEYWORD(commas=True),
         region=fields.KEYWORD(commas=True),
-        year=fields.NUMERIC(stored=True),
-        date=fields.ID(stored=True, sortable=True),
+        year=fields.NUMERIC(),
         type=fields.ID(),
         unit=fields.ID(),
-        unit_text=fields.TEXT(analyzer=words),
-        meta=fields.STORED(),
+        unit_text=_text(stored=False),
+        meta=fields.COLUMN(columns.VarBytesColumn()),  # documents: JSON metadata
     )

@@ -1,4 +1,12 @@
-"""Search: parse → Whoosh query → group practices under their documents → facets → snippets."""
+"""Search: parse → per-clause document sets → facets; ranked sections grouped under documents.
+
+*Which documents match?* Each clause becomes a boolean array over documents, read from whole
+posting lists (a word matches a document when its title or any of its sections holds it, so
+the words of a query may sit in different sections; a phrase must sit in one section). The
+arrays are combined with the query's AND / OR / NOT, so the total and the facets are exact and
+cheap. *What comes first?* The best-scoring sections (BM25F, heading path boosted) and titles,
+grouped by document, with highlighted snippets.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
@@ -16,12 +25,14 @@ from kb.errors import NotFound, QueryError
 from kb.normalize import normalize
 
 from .analysis import Analyzer
+from .doctable import FACETS, DocTable
 from .highlight import mark, match_spans, snippet
 from .index import IndexStore
+from .postings import query_ids, term_ids
 from .query import FILTER_FIELDS, Clause, ParsedQuery, parse_query, year_range
 
-WORD_FIELDS = ("title", "section", "body")
-FACETS = ("mode", "domain", "region", "year", "type", "unit")
+SECTION_FIELDS = ("section", "body")
+TEXT_FIELDS = ("title", "section", "body")
 PER_DOC = 3
 MAX_LIMIT = 100
 
@@ -44,33 +55,27 @@ class SearchService:
         self._lock = threading.Lock()
         self._ix = None
         self._ix_dir: Path | None = None
-        self._meta: dict[str, dict] = {}
-        self._meta_key: tuple | None = None
+        self._table: DocTable | None = None
+        self._state: dict = {}
 
     # ------------------------------------------------------------- plumbing
-    def _index(self):  # noqa: ANN202 - whoosh Index
+    def _searcher(self) -> Searcher:
         current = self.store.current_dir()
         with self._lock:
             if self._ix is None or current != self._ix_dir:
                 self._ix = self.store.open()
                 self._ix_dir = current
-            return self._ix
+                self._state = self.store.state()
+            return self._ix.searcher(weighting=BM25F())
 
-    def _searcher(self) -> Searcher:
-        return self._index().searcher(weighting=BM25F())
-
-    def _doc_meta(self, s: Searcher) -> dict[str, dict]:
-        """doc_id → stored metadata of every document, cached per index version."""
-        key = (self._ix_dir, s.reader().generation() if hasattr(s.reader(), "generation") else None,
-               s.doc_count_all())
+    def _doc_table(self, s: Searcher) -> DocTable:
+        """Documents' metadata and facet values, rebuilt when the index changes."""
+        key = (self._ix_dir, s.reader().generation(), s.doc_count_all())
         with self._lock:
-            if self._meta_key != key:
-                meta = {}
-                for docnum in s.document_numbers(kind="doc"):
-                    fields = s.stored_fields(docnum)
-                    meta[fields["doc_id"]] = fields["meta"]
-                self._meta, self._meta_key = meta, key
-            return self._meta
+            if self._table is None or self._table.key != key:
+                self._table = DocTable(s.reader(), key)
+                self._state = self.store.state()
+            return self._table
 
     # ------------------------------------------------------- query building
     def _forms(self, token: str) -> list[list[str]]:
@@ -88,33 +93,33 @@ class SearchService:
             return wq.Term(fieldname, terms[0], boost=boost)
         return wq.Phrase(fieldname, terms, boost=boost)
 
-    def _clause_query(self, clause: Clause, marks: Highlights) -> wq.Query | None:
-        fields = ("title",) if clause.field == "title" else WORD_FIELDS
+    def _clause(self, clause: Clause, marks: Highlights | None) -> tuple[wq.Query | None, wq.Query | None]:
+        """(title query, section query) of one clause, for ranking; None where it cannot match."""
         tokens = self.analyzer.terms(clause.text)
         if not tokens:
-            return None
+            return None, None
         if clause.phrase:
-            parts = [self._seq(f, tokens) for f in fields]
-            marks.phrases.append(clause.text)
-        else:
-            per_token = []
-            for token in tokens:
-                forms = self._forms(token)
+            if marks is not None:
+                marks.phrases.append(clause.text)
+            title = self._seq("title", tokens)
+            if clause.field == "title":
+                return title, None
+            return title, _or([self._seq(f, tokens) for f in SECTION_FIELDS])
+        title_parts, sec_parts = [], []
+        for token in tokens:
+            forms = self._forms(token)
+            if marks is not None:
                 for form in forms:
-                    if len(form) == 1:
-                        marks.terms.add(form[0])
-                    else:
-                        marks.phrases.append("".join(form))
-                per_token.append(wq.Or([self._seq(f, form) for f in fields for form in forms]))
-            parts = [wq.And(per_token) if len(per_token) > 1 else per_token[0]]
-            if len(tokens) > 1:
-                marks.phrases.append(clause.text)
-        if clause.field != "title":
-            grams = [t.text for t in self.analyzer.bigrams(clause.text)]
-            if grams:
-                parts.append(self._seq("bigram", grams))
-                marks.phrases.append(clause.text)
-        return wq.Or(parts) if len(parts) > 1 else parts[0]
+                    (marks.terms.add(form[0]) if len(form) == 1 else marks.phrases.append("".join(form)))
+            title_parts.append(_or([self._seq("title", form) for form in forms]))
+            sec_parts.append(_or([self._seq(f, form) for f in SECTION_FIELDS for form in forms]))
+        if len(tokens) > 1 and marks is not None:
+            marks.phrases.append(clause.text)
+        title_q = _and(title_parts)
+        sec_q = None if clause.field == "title" else _and(sec_parts)
+        if sec_q is not None and len(tokens) > 1:  # the words in sequence rank higher
+            sec_q = wq.AndMaybe(sec_q, _or([wq.Phrase(f, tokens, boost=2.0) for f in SECTION_FIELDS]))
+        return title_q, sec_q
 
     def _filter_query(self, name: str, value: str, known_modes: list[str]) -> wq.Query:
         if name == "year":
@@ -133,99 +138,225 @@ class SearchService:
             return wq.Or(alternatives)
         return wq.Term(name, folded)
 
-    def _build(self, parsed: ParsedQuery, marks: Highlights, known_modes: list[str]):  # noqa: ANN202
-        groups = []
-        for group in parsed.groups:
-            alternatives = [q for q in (self._clause_query(c, marks) for c in group) if q is not None]
-            if alternatives:
-                groups.append(wq.Or(alternatives) if len(alternatives) > 1 else alternatives[0])
-        if parsed.has_text and not groups:
-            raise QueryError("检索词里没有可检索的文字（只有标点或空白）")
-        main = wq.And(groups) if len(groups) > 1 else (groups[0] if groups else wq.Term("kind", "doc"))
-        filters, masks = [], []
-        for name, values in parsed.filters.items():
-            base = name.lstrip("-")
-            queries = [self._filter_query(base, v, known_modes) for v in values]
-            (masks if name.startswith("-") else filters).extend(queries)
-        negated = [q for q in (self._clause_query(c, Highlights()) for c in parsed.negated) if q is not None]
-        return main, (wq.And(filters) if filters else None), masks, negated
+    # ------------------------------------------------------- document sets
+    def _entry_docs(self, table: DocTable, ids: np.ndarray) -> np.ndarray:
+        found = np.zeros(table.size, dtype=bool)
+        ords = table.docs_of_entries(ids)
+        found[ords[ords >= 0]] = True
+        return found
+
+    def _word_docs(self, s: Searcher, table: DocTable, form: list[str], fields: tuple[str, ...]) -> np.ndarray:
+        """Documents holding one word (or, for a multi-word synonym, that phrase)."""
+        if len(form) == 1:
+            reader = s.reader()
+            ids = [term_ids(reader, f, form[0]) for f in fields]
+            return self._entry_docs(table, np.concatenate(ids))
+        return self._entry_docs(table, query_ids(s, _or([wq.Phrase(f, form) for f in fields])))
+
+    def _clause_docs(self, s: Searcher, table: DocTable, clause: Clause) -> np.ndarray:
+        """Documents matching one clause: every word somewhere in the document, or the phrase in
+        one of its sections or its title."""
+        tokens = self.analyzer.terms(clause.text)
+        fields = ("title",) if clause.field == "title" else TEXT_FIELDS
+        if clause.phrase:
+            return self._word_docs(s, table, tokens, fields)
+        docs = table.live.copy()
+        for token in tokens:
+            either = np.zeros(table.size, dtype=bool)
+            for form in self._forms(token):
+                either |= self._word_docs(s, table, form, fields)
+            docs &= either
+        return docs
+
+    def _filter_docs(self, s: Searcher, table: DocTable, q: wq.Query) -> np.ndarray:
+        return self._entry_docs(table, query_ids(s, wq.And([wq.Term("kind", "doc"), q])))
 
     # --------------------------------------------------------------- search
     def search(self, q: str, filters: dict[str, list[str]] | None = None, page: int = 1,
                limit: int | None = None, sort: str = "relevance") -> dict[str, object]:
-        """Search documents and practices; returns the JSON-ready result object."""
+        """Search documents and their sections; returns the JSON-ready result object."""
         started = time.perf_counter()
-        parsed = parse_query(_merge_filters(q, filters))
+        parsed = self._searchable(parse_query(_merge_filters(q, filters)))
         limit = max(1, min(int(limit or self.page_size), MAX_LIMIT))
         page = max(1, int(page))
         if sort not in ("relevance", "date"):
             raise QueryError(f"无效的排序方式 {sort!r}：可用 relevance、date")
-        known_modes = list(self.store.state().get("modes") or [])
         marks = Highlights()
-        main, filter_q, masks, negated = self._build(parsed, marks, known_modes)
         with self._searcher() as s:
-            meta = self._doc_meta(s)
-            if negated:
-                excluded = {s.stored_fields(n)["doc_id"] for n in
-                            s.search(wq.Or(negated), filter=wq.Term("kind", "doc"), limit=None).docs()}
-                masks.extend(wq.Term("doc_id", d) for d in excluded)
-            mask = wq.Or(masks) if masks else None
-            results = s.search(main, filter=filter_q, mask=mask, limit=None)
-            doc_ids = s.reader().column_reader("doc_id")
-            kinds = s.reader().column_reader("kind")
-            groups: dict[str, list[tuple[float, int, bool]]] = {}
-            for score, docnum in results.top_n:
-                groups.setdefault(doc_ids[docnum], []).append((score, docnum, kinds[docnum] == "doc"))
-            order = sorted(groups, key=lambda d: -max(h[0] for h in groups[d]))
-            if sort == "date":
-                order.sort(key=lambda d: (meta.get(d) or {}).get("date") or "", reverse=True)
-            facets = _facets(order, meta)
-            pages = max(1, math.ceil(len(order) / limit))
+            table = self._doc_table(s)
+            known_modes = list(self._state.get("modes") or [])
+            filter_q = self._filters(parsed, known_modes)
+            docs = self._matching_docs(s, table, parsed, filter_q, known_modes)
+            ranked_sections: dict[int, list[tuple[float, int]]] = {}
+            if parsed.has_text and sort == "relevance":
+                order, ranked_sections = self._rank(s, table, parsed, docs, marks, page * limit)
+            else:
+                self._collect_marks(parsed, marks)
+                order = table.by_date(docs)
+            total = int(docs.sum())
+            pages = max(1, math.ceil(total / limit))
             hits = []
-            for rank, doc_id in enumerate(order[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
-                hits.extend(self._group_hits(s, doc_id, groups[doc_id], meta.get(doc_id, {}), marks, rank))
+            for rank, ord_ in enumerate(order[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
+                sections = ranked_sections.get(ord_)
+                if sections is None and parsed.has_text:
+                    sections = self._best_sections(s, table, parsed, ord_)
+                hits.extend(self._group_hits(s, table, ord_, sections or [], marks, rank))
+            facets = table.facets(docs)
         return {
-            "query": q, "filters": {k: v for k, v in parsed.filters.items()}, "total": len(order),
-            "page": page, "pages": pages, "limit": limit, "sort": sort, "hits": hits,
-            "facets": facets, "took_ms": round((time.perf_counter() - started) * 1000, 1),
+            "query": q, "filters": dict(parsed.filters), "total": total, "page": page,
+            "pages": pages, "limit": limit, "sort": sort, "hits": hits, "facets": facets,
+            "took_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 
-    def _group_hits(self, s: Searcher, doc_id: str, entries: list[tuple[float, int, bool]],
-                    meta: dict, marks: Highlights, rank: int) -> list[dict[str, object]]:
-        practices = sorted((e for e in entries if not e[2]), key=lambda e: -e[0])[:PER_DOC]
-        chosen = practices or sorted(entries, key=lambda e: -e[0])[:1]
-        title_spans = match_spans(meta.get("title", ""), self.analyzer, marks.terms, marks.phrases)
-        out = []
-        for score, docnum, is_doc in chosen:
-            fields = s.stored_fields(docnum)
-            body = fields.get("body", "")
+    def _searchable(self, parsed: ParsedQuery) -> ParsedQuery:
+        """Drop clauses with nothing to search (only punctuation); refuse a query left empty."""
+        had_text = parsed.has_text
+        parsed.groups = [g for g in ([c for c in group if self.analyzer.terms(c.text)]
+                                     for group in parsed.groups) if g]
+        parsed.negated = [c for c in parsed.negated if self.analyzer.terms(c.text)]
+        if had_text and not parsed.groups:
+            raise QueryError("检索词里没有可检索的文字（只有标点或空白）")
+        return parsed
+
+    def _filters(self, parsed: ParsedQuery, known_modes: list[str]) -> wq.Query | None:
+        queries = [self._filter_query(name, v, known_modes)
+                   for name, values in parsed.filters.items() if not name.startswith("-") for v in values]
+        return _and(queries) if queries else None
+
+    def _matching_docs(self, s: Searcher, table: DocTable, parsed: ParsedQuery,
+                       filter_q: wq.Query | None, known_modes: list[str]) -> np.ndarray:
+        docs = table.live.copy()
+        for group in parsed.groups:
+            either = np.zeros(table.size, dtype=bool)
+            for clause in group:
+                either |= self._clause_docs(s, table, clause)
+            docs &= either
+        if filter_q is not None:
+            docs &= self._filter_docs(s, table, filter_q)
+        for name, values in parsed.filters.items():
+            if name.startswith("-"):
+                for v in values:
+                    docs &= ~self._filter_docs(s, table, self._filter_query(name[1:], v, known_modes))
+        for clause in parsed.negated:
+            docs &= ~self._clause_docs(s, table, clause)
+        return docs
+
+    def _section_query(self, parsed: ParsedQuery, marks: Highlights | None) -> wq.Query | None:
+        groups = []
+        for group in parsed.groups:
+            parts = [sec for sec in (self._clause(c, marks)[1] for c in group) if sec is not None]
+            if len(parts) == len(group):  # a title-only alternative leaves the group unconstrained
+                groups.append(_or(parts))
+        return _and(groups) if groups else None
+
+    def _title_query(self, parsed: ParsedQuery) -> wq.Query | None:
+        groups = []
+        for group in parsed.groups:
+            parts = [t for t in (self._clause(c, None)[0] for c in group) if t is not None]
+            if not parts:
+                return None
+            groups.append(_or(parts))
+        return _and(groups) if groups else None
+
+    def _collect_marks(self, parsed: ParsedQuery, marks: Highlights) -> None:
+        for clause in parsed.clauses():
+            self._clause(clause, marks)
+
+    def _rank(self, s: Searcher, table: DocTable, parsed: ParsedQuery, docs: np.ndarray,
+              marks: Highlights, needed: int) -> tuple[list[int], dict[int, list[tuple[float, int]]]]:
+        """Document order by best entry score, and each document's best sections."""
+        sec_q = self._section_query(parsed, marks)
+        title_q = self._title_query(parsed)
+        want = int(docs.sum())
+        # A selective query (few documents) lets Whoosh score only those documents' sections.
+        allowed = set(table.section_entries(docs).tolist()) if want < 0.2 * table.size else None
+        k = max(60, needed * 6)
+        while True:
+            best: dict[int, float] = {}
+            sections: dict[int, list[tuple[float, int]]] = {}
+            if sec_q is not None:
+                for hit_score, docnum in s.search(sec_q, filter=allowed, limit=k).top_n:
+                    ord_ = int(table.entry_doc[docnum])
+                    if ord_ >= 0 and docs[ord_]:
+                        sections.setdefault(ord_, []).append((hit_score, docnum))
+                        best[ord_] = max(best.get(ord_, 0.0), hit_score)
+            if title_q is not None:
+                for hit_score, docnum in s.search(title_q, limit=k).top_n:
+                    ord_ = int(table.entry_doc[docnum])
+                    if ord_ >= 0 and docs[ord_]:
+                        best[ord_] = max(best.get(ord_, 0.0), hit_score)
+            if len(best) >= min(needed, want) or k >= table.entries:
+                break
+            k *= 4
+        order = sorted(best, key=lambda o: (-best[o], table.ids[o]))
+        if len(order) < want:  # documents matched only across sections, newest first
+            seen = set(order)
+            order += [o for o in table.by_date(docs) if o not in seen]
+        return order, sections
+
+    def _best_sections(self, s: Searcher, table: DocTable, parsed: ParsedQuery,
+                       ord_: int) -> list[tuple[float, int]]:
+        sec_q = self._section_query(parsed, None)
+        if sec_q is None:
+            return []
+        only = np.zeros(table.size, dtype=bool)
+        only[ord_] = True
+        allowed = set(table.section_entries(only).tolist())
+        return list(s.search(sec_q, filter=allowed, limit=PER_DOC).top_n) if allowed else []
+
+    def _group_hits(self, s: Searcher, table: DocTable, ord_: int, sections: list[tuple[float, int]],
+                    marks: Highlights, rank: int) -> list[dict[str, object]]:
+        meta = table.meta[ord_]
+        title = meta.get("title", "")
+        base = {
+            "doc_id": meta["doc_id"], "title": title,
+            "title_html": mark(title, match_spans(title, self.analyzer, marks.terms, marks.phrases)),
+            "rank": rank, "modes": meta.get("modes", []), "suggested_modes": meta.get("suggested_modes", []),
+            "date": meta.get("date"), "region": meta.get("region"), "domain": meta.get("domain", []),
+            "type": meta.get("type"), "unit": meta.get("unit"),
+        }
+        chosen = sorted(sections, key=lambda e: -e[0])[:PER_DOC]
+        if not chosen:
+            docnum = table.docnums[ord_]
+            body = s.stored_fields(docnum).get("body", "")
             spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
-            section = None if is_doc else fields.get("section")
-            out.append({
-                "doc_id": doc_id, "title": meta.get("title", fields.get("title", "")),
-                "title_html": mark(meta.get("title", ""), title_spans),
-                "section": section,
-                "section_html": mark(section, match_spans(section, self.analyzer, marks.terms,
-                                                          marks.phrases)) if section else None,
-                "ord": None if is_doc else fields.get("ord"),
-                "kind": "document" if is_doc else "practice",
-                "snippet": snippet(body, spans), "score": round(float(score), 4), "rank": rank,
-                "modes": meta.get("modes", []), "suggested_modes": meta.get("suggested_modes", []),
-                "date": meta.get("date"), "region": meta.get("region"), "domain": meta.get("domain", []),
-                "type": meta.get("type"), "unit": meta.get("unit"),
-            })
+            return [dict(base, section=None, section_html=None, ord=None, kind="document",
+                         practice=False, snippet=snippet(body, spans), score=0.0)]
+        out = []
+        for hit_score, docnum in chosen:
+            fields = s.stored_fields(docnum)
+            body, section = fields.get("body", ""), fields.get("section", "")
+            spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
+            out.append(dict(
+                base, section=section,
+                section_html=mark(section, match_spans(section, self.analyzer, marks.terms, marks.phrases)),
+                ord=fields.get("ord"), kind="practice" if fields.get("practice") else "section",
+                practice=bool(fields.get("practice")), snippet=snippet(body, spans),
+                score=round(float(hit_score), 4)))
         return out
 
     # -------------------------------------------------------------- similar
+    @staticmethod
+    def _entry(s: Searcher, table: DocTable, doc_id: str, ord_: int | None) -> dict:
+        """Stored fields of a document's entry, or of one of its sections."""
+        at = table.index.get(doc_id)
+        if at is None:
+            raise NotFound(f"索引中没有文档 {doc_id}")
+        if ord_ is None:
+            return s.stored_fields(table.docnums[at])
+        for docnum in table.entries_of(at):
+            if not s.reader().is_deleted(docnum):
+                fields = s.stored_fields(docnum)
+                if fields.get("ord") == ord_:
+                    return fields
+        raise NotFound(f"索引中没有文档 {doc_id} 的第 {ord_} 节（只有带正文的小节才有相似做法）")
+
     def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[dict[str, object]]:
         """Practices from other documents that share the most distinctive words with this one."""
-        uid = doc_id if ord is None else f"{doc_id}#{ord}"
         with self._searcher() as s:
-            docnum = s.document_number(uid=uid)
-            if docnum is None:
-                raise NotFound(f"索引中没有 {uid}")
-            stored = s.stored_fields(docnum)
-            heading = (stored.get("section") or "").split(" › ")[-1]
+            table = self._doc_table(s)
+            stored = self._entry(s, table, doc_id, ord)
+            heading = (stored.get("section") or stored.get("title") or "").split(" › ")[-1]
             text = heading + "\n" + stored.get("body", "")
             counts = Counter(t.text for t in self.analyzer.tokens(text, subwords=False)
                              if len(t.text) >= 2 and not t.text.isdigit())
@@ -233,28 +364,35 @@ class SearchService:
             top = sorted(weights, key=lambda t: (-weights[t], t))[:15]
             if not top:
                 return []
-            q = wq.Or([wq.Term(f, t, boost=weights[t]) for t in top for f in ("body", "section")])
-            results = s.search(q, filter=wq.Term("kind", "practice"), mask=wq.Term("doc_id", doc_id),
-                               limit=limit * 6)
-            meta = self._doc_meta(s)
-            seen, out = set(), []
+            q = wq.Or([wq.Term(f, t, boost=weights[t]) for t in top for f in SECTION_FIELDS])
+            results = s.search(q, limit=limit * 6 + 20)
+            seen, out = {doc_id}, []
             marks = set(top[:8])
             for hit in results:
-                other = hit["doc_id"]
-                if other in seen:
+                ord_ = int(table.entry_doc[hit.docnum])
+                other = table.ids[ord_] if ord_ >= 0 else None
+                if other is None or other in seen:
                     continue
                 seen.add(other)
                 body = hit.get("body", "")
                 out.append({
-                    "doc_id": other, "title": meta.get(other, {}).get("title", ""),
+                    "doc_id": other, "title": table.meta[ord_].get("title", ""),
                     "section": hit.get("section"), "ord": hit.get("ord"),
                     "snippet": snippet(body, match_spans(body, self.analyzer, marks, [])),
                     "score": round(float(hit.score), 4),
-                    "shared_terms": [t for t in top if t in body][:6],
+                    "shared_terms": [t for t in top if t in normalize(body)][:6],
                 })
                 if len(out) >= limit:
                     break
         return out
+
+
+def _or(parts: list[wq.Query]) -> wq.Query:
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def _and(parts: list[wq.Query]) -> wq.Query:
+    return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 def _merge_filters(q: str, filters: dict[str, list[str]] | None) -> str:
@@ -269,24 +407,4 @@ def _merge_filters(q: str, filters: dict[str, list[str]] | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _facet_values(field: str, meta: dict) -> list[str]:
-    if field == "mode":
-        return list(meta.get("modes", [])) + list(meta.get("suggested_modes", []))
-    if field == "domain":
-        return list(meta.get("domain") or [])
-    if field == "region":
-        region = meta.get("region")
-        return ["/".join(region.split("/")[:2])] if region else []
-    value = meta.get(field)
-    return [str(value)] if value else []
-
-
-def _facets(doc_ids: list[str], meta: dict[str, dict]) -> dict[str, list[dict[str, object]]]:
-    out = {}
-    for field in FACETS:
-        counts: Counter[str] = Counter()
-        for doc_id in doc_ids:
-            counts.update(set(_facet_values(field, meta.get(doc_id, {}))))
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] if field != "year" else -int(kv[0])))
-        out[field] = [{"value": v, "count": c} for v, c in ordered]
-    return out
+__all__ = ["FACETS", "SearchService"]

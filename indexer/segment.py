@@ -1,14 +1,11 @@
-"""jieba with the party-building dictionary, initialised once per process (never at import)."""
+"""Word segmentation with the party-building dictionary, initialised once per process (never at import)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
-import sys
 import threading
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 from kb.errors import StartupError
@@ -44,66 +41,48 @@ def read_dictionary(path: Path) -> list[tuple[str, int]]:
     return out
 
 
-def _import_jieba():  # noqa: ANN202 - the module
-    """Import jieba 0.42.1 quietly: it emits DeprecationWarnings (invalid escapes) and would pull in
-    the deprecated pkg_resources just to open its own data file, for which it has a plain fallback."""
-    if "jieba" not in sys.modules:
-        missing = object()
-        saved = sys.modules.get("pkg_resources", missing)
-        sys.modules["pkg_resources"] = None  # type: ignore[assignment]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import jieba
-        finally:
-            if saved is missing:
-                del sys.modules["pkg_resources"]
-            else:
-                sys.modules["pkg_resources"] = saved
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
 class Segmenter:
-    """A private jieba Tokenizer that knows our dictionary; its cache lives in ``cache_dir``."""
+    """jieba's algorithm and dictionary (the Rust port, rjieba: token-for-token the same output as
+    jieba 0.42.1, about ten times faster) plus our dictionary. No cache file: the built-in
+    dictionary loads in a fraction of a second."""
 
-    def __init__(self, dictionary_file: Path, cache_dir: Path) -> None:
-        jieba = _import_jieba()
+    def __init__(self, dictionary_file: Path) -> None:
+        import rjieba
+
         self.terms = read_dictionary(dictionary_file)
+        self.engine = f"rjieba-{_version('rjieba')}"
         self.fingerprint = hashlib.sha256(
-            "\n".join(f"{t} {f}" for t, f in self.terms).encode()).hexdigest()[:16]
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tokenizer = jieba.Tokenizer()
-        tokenizer.tmp_dir = str(cache_dir)
-        tokenizer.cache_file = "jieba.cache"
-        tokenizer.initialize()
+            (self.engine + "\n" + "\n".join(f"{t} {f}" for t, f in self.terms)).encode()).hexdigest()[:16]
+        jieba = rjieba.Jieba()
         for term, freq in self.terms:
-            tokenizer.add_word(term, freq)
-        self._tokenizer = tokenizer
-        self._freq = tokenizer.FREQ
-        log.info("jieba ready with %d dictionary terms", len(self.terms))
+            jieba.add_word(term, freq, None)
+        self._jieba = jieba
+        log.info("segmenter ready (%s) with %d dictionary terms", self.engine, len(self.terms))
 
-    def tokenize(self, text: str) -> Iterator[tuple[str, int, int]]:
-        """(word, start, end) in jieba's precise mode; ``text`` must already be folded."""
-        return self._tokenizer.tokenize(text, mode="default", HMM=True)
+    def tokenize(self, text: str) -> list[tuple[str, int, int]]:
+        """(word, start, end) in jieba's precise mode with HMM; ``text`` must already be folded."""
+        return self._jieba.tokenize(text, "default", True)
 
     def is_word(self, word: str) -> bool:
-        return self._freq.get(word, 0) > 0
+        return self._jieba.has_word(word)
 
 
-def get_segmenter(dictionary_file: str | Path, cache_dir: str | Path) -> Segmenter:
-    """The process-wide segmenter for a dictionary, created on first use.
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    jieba's own cache goes to ``cache_dir`` of whoever asks first; later callers share the loaded
-    segmenter whatever their cache directory.
-    """
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def get_segmenter(dictionary_file: str | Path) -> Segmenter:
+    """The process-wide segmenter for a dictionary, created on first use."""
     key = str(Path(dictionary_file).resolve())
     seg = _instances.get(key)
     if seg is None:
         with _lock:
             seg = _instances.get(key)
             if seg is None:
-                seg = _instances[key] = Segmenter(Path(key), Path(cache_dir))
+                seg = _instances[key] = Segmenter(Path(key))
     return seg

@@ -57,18 +57,21 @@ def test_incremental_update_adds_changes_and_deletes(library, tmp_path):
 
 
 def test_index_round_trip_matches_knowledge_base(sample_library):
-    """Every practice in the knowledge base is in the index with its heading path and text."""
+    """Every section of the knowledge base is in the index with its heading path, text and role."""
     store = sample_library.store
     with sample_library.kb() as kb, store.open().searcher() as s:
+        everything = list(s.reader().all_stored_fields())
         for doc in kb.documents(kb.all_ids()):
-            practices = [x for x in doc["sections"] if x["is_practice"]]
-            stored = {f["ord"]: f for f in s.documents(doc_id=doc["doc_id"], kind="practice")}
-            assert sorted(stored) == [p["ord"] for p in practices]
-            for p in practices:
-                assert stored[p["ord"]]["section"] == p["path_label"]
-                assert stored[p["ord"]]["body"] == p["text"]
+            sections = [x for x in doc["sections"] if x["text"]]
+            stored = {f["ord"]: f for f in everything if f.get("owner") == doc["doc_id"]}
+            assert sorted(stored) == [x["ord"] for x in sections]
+            for x in sections:
+                assert stored[x["ord"]]["section"] == x["path_label"]
+                assert stored[x["ord"]]["body"] == x["text"]
+                assert stored[x["ord"]]["practice"] == x["is_practice"]
             whole = s.document(uid=doc["doc_id"])
             assert whole["body"] == doc["body"] and whole["title"] == doc["title"]
+            assert whole["kind"] == "doc"
 
 
 def test_rebuild_swaps_atomically(library, tmp_path):
