@@ -43,10 +43,13 @@ class Vocabulary:
 
 def load_vocabulary() -> Vocabulary:
     """jieba's dictionary (word, frequency) plus our dictionary and the taxonomy's signals."""
-    import jieba
+    import importlib.util
 
+    spec = importlib.util.find_spec("jieba")  # jieba's dictionary file, without importing jieba
+    if spec is None or not spec.origin:
+        raise SystemExit("the benchmark needs jieba: pip install -e '.[bench]'")
     words, weights = [], []
-    with open(jieba.get_dict_file().name, encoding="utf-8") as fh:
+    with open(Path(spec.origin).parent / "dict.txt", encoding="utf-8") as fh:
         for line in fh:
             parts = line.split()
             if len(parts) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", parts[0]):
@@ -134,7 +137,7 @@ def peoples_daily_text() -> str | None:
     if not path.is_file():
         return None
     tagged = path.read_text(encoding="utf-8")
-    return re.sub(r"/[A-Za-z]+\s*|\[|\][A-Za-z]*", "", tagged)
+    return re.sub(r"/[A-Za-z]+[ \t]*|\[|\][A-Za-z]*", "", tagged)
 
 
 def peoples_daily_documents(text: str, size: int = 3000) -> Iterator[tuple[str, str]]:

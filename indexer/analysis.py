@@ -43,7 +43,7 @@ def _keep(word: str) -> bool:
 
 
 class Analyzer:
-    """Tokens for the word fields and for the character-bigram recall field."""
+    """Tokens of a text: for the index, for queries and for highlighting."""
 
     def __init__(self, segmenter: Segmenter, synonyms: Synonyms) -> None:
         self.segmenter = segmenter
@@ -127,43 +127,6 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """The words of a query string, in order, without sub-words."""
         return [t.text for t in self.tokens(text, subwords=False)]
-
-    @staticmethod
-    def bigrams(text: str) -> list[Token]:
-        """Overlapping character bigrams of CJK runs (a lone character stays a unigram); other
-        letters and digits form whole tokens. A recall fallback for words the dictionary lacks."""
-        folded = normalize(text)
-        out: list[Token] = []
-        pos = 0
-        gap = False
-        i, n = 0, len(folded)
-        while i < n:
-            ch = folded[i]
-            if (_is_cjk(ch) or ch.isalnum()) and gap:
-                pos += 1
-                gap = False
-            if _is_cjk(ch):
-                j = i
-                while j < n and _is_cjk(folded[j]):
-                    j += 1
-                if j - i == 1:
-                    out.append(Token(ch, pos, i, i + 1))
-                    pos += 1
-                for k in range(i, j - 1):
-                    out.append(Token(folded[k : k + 2], pos, k, k + 2))
-                    pos += 1
-                i = j
-            elif ch.isalnum():
-                j = i
-                while j < n and folded[j].isalnum() and not _is_cjk(folded[j]):
-                    j += 1
-                out.append(Token(folded[i:j], pos, i, j))
-                pos += 1
-                i = j
-            else:
-                gap = gap or (bool(out) and not ch.isspace())
-                i += 1
-        return out
 
 
 _lock = threading.Lock()

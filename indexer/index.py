@@ -78,7 +78,7 @@ def doc_meta(doc: dict) -> dict[str, object]:
 
 
 def entries(doc: dict) -> list[dict[str, object]]:
-    """The index entries of one document, in order: the document, then each section with text.
+    """The index entries of one document, in order: the document, then each of its sections.
 
     Search relies on the order (a section belongs to the nearest document entry before it), so
     the entries of one document are always added together, in one writer.
@@ -86,7 +86,7 @@ def entries(doc: dict) -> list[dict[str, object]]:
     meta = doc_meta(doc)
     document: dict[str, object] = {
         "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
-        "title": doc["title"], "body": "", "_stored_body": doc["body"],
+        "title": doc["title"],
         "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
         "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
         "domain": ",".join(normalize(d) for d in doc["domain"]),
@@ -101,10 +101,9 @@ def entries(doc: dict) -> list[dict[str, object]]:
         document["unit_text"] = doc["unit"]
     out = [document]
     for s in doc["sections"]:
-        if not s["text"]:
-            continue  # a bare heading: its words are in its children's heading paths
-        out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
-                    "section": s["path_label"], "body": s["text"]})
+        if s["text"] or s["heading"]:  # a section's own heading is indexed; its path is stored
+            out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
+                        "section": s["heading"], "_stored_section": s["path_label"], "body": s["text"]})
     return out
 
 

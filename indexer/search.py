@@ -317,15 +317,16 @@ class SearchService:
         }
         chosen = sorted(sections, key=lambda e: -e[0])[:PER_DOC]
         if not chosen:
-            docnum = table.docnums[ord_]
-            body = s.stored_fields(docnum).get("body", "")
-            spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
+            body, spans = self._document_passage(s, table, ord_, marks)
             return [dict(base, section=None, section_html=None, ord=None, kind="document",
                          practice=False, snippet=snippet(body, spans), score=0.0)]
         out = []
         for hit_score, docnum in chosen:
             fields = s.stored_fields(docnum)
             body, section = fields.get("body", ""), fields.get("section", "")
+            if not body:  # a bare heading: show the text that follows it
+                body = next((f.get("body", "") for _, f in self._sections(s, table, ord_)
+                             if f.get("ord", -1) > fields.get("ord", -1) and f.get("body")), "")
             spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
             out.append(dict(
                 base, section=section,
@@ -335,6 +336,29 @@ class SearchService:
                 score=round(float(hit_score), 4)))
         return out
 
+    @staticmethod
+    def _sections(s: Searcher, table: DocTable, ord_: int) -> list[tuple[int, dict]]:
+        """(entry number, stored fields) of a document's live section entries, in order."""
+        reader = s.reader()
+        return [(n, s.stored_fields(n)) for n in table.entries_of(ord_) if not reader.is_deleted(n)]
+
+    def _document_passage(self, s: Searcher, table: DocTable, ord_: int,
+                          marks: Highlights) -> tuple[str, list[tuple[int, int]]]:
+        """For a whole-document hit: the first section text with a match, else the opening."""
+        first = ""
+        for _, fields in self._sections(s, table, ord_):
+            body = fields.get("body", "")
+            if not body:
+                continue
+            first = first or body
+            if marks.terms or marks.phrases:
+                spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
+                if spans:
+                    return body, spans
+            else:
+                break
+        return first, []
+
     # -------------------------------------------------------------- similar
     @staticmethod
     def _entry(s: Searcher, table: DocTable, doc_id: str, ord_: int | None) -> dict:
@@ -342,13 +366,14 @@ class SearchService:
         at = table.index.get(doc_id)
         if at is None:
             raise NotFound(f"索引中没有文档 {doc_id}")
+        sections = SearchService._sections(s, table, at)
         if ord_ is None:
-            return s.stored_fields(table.docnums[at])
-        for docnum in table.entries_of(at):
-            if not s.reader().is_deleted(docnum):
-                fields = s.stored_fields(docnum)
-                if fields.get("ord") == ord_:
-                    return fields
+            fields = dict(s.stored_fields(table.docnums[at]))
+            fields["body"] = "\n".join(f.get("body", "") for _, f in sections)
+            return fields
+        for _, fields in sections:
+            if fields.get("ord") == ord_ and fields.get("body"):
+                return fields
         raise NotFound(f"索引中没有文档 {doc_id} 的第 {ord_} 节（只有带正文的小节才有相似做法）")
 
     def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[dict[str, object]]:
@@ -360,7 +385,10 @@ class SearchService:
             text = heading + "\n" + stored.get("body", "")
             counts = Counter(t.text for t in self.analyzer.tokens(text, subwords=False)
                              if len(t.text) >= 2 and not t.text.isdigit())
-            weights = {t: (1 + math.log(c)) * s.idf("body", t) for t, c in counts.items()}
+            reader = s.reader()
+            # Words found nowhere else cannot match anything: leave them out of the query.
+            weights = {t: (1 + math.log(c)) * s.idf("body", t) for t, c in counts.items()
+                       if reader.doc_frequency("body", t) + reader.doc_frequency("section", t) > 1}
             top = sorted(weights, key=lambda t: (-weights[t], t))[:15]
             if not top:
                 return []

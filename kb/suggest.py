@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .normalize import normalize
 from .taxonomy import Mode
@@ -42,12 +43,19 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+@lru_cache(maxsize=256)
+def _folded_terms(terms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(term, folded term), longest first: computed once per set of signals."""
+    return tuple((t, normalize(t)) for t in sorted(terms, key=len, reverse=True))
+
+
 def find_signals(folded: str, signals: dict[str, float]) -> list[tuple[int, int, str]]:
     """Non-overlapping occurrences of signal terms, longest terms claiming their characters first."""
     taken = bytearray(len(folded))
     found = []
-    for term in sorted(signals, key=len, reverse=True):
-        key = normalize(term)
+    for term, key in _folded_terms(tuple(signals)):
+        if not key:
+            continue
         start = folded.find(key)
         while start >= 0:
             end = start + len(key)
@@ -58,8 +66,11 @@ def find_signals(folded: str, signals: dict[str, float]) -> list[tuple[int, int,
     return sorted(found)
 
 
-def score_mode(text: str, folded: str, mode: Mode) -> Suggestion:
+def score_mode(text: str, folded: str, mode: Mode,
+               spans: list[tuple[int, int]] | None = None) -> Suggestion:
     hits = find_signals(folded, mode.signals)
+    if not hits:
+        return Suggestion(mode.name, 0.0, [])
     counts: dict[str, int] = {}
     for _, _, term in hits:
         counts[term] = counts.get(term, 0) + 1
@@ -69,7 +80,7 @@ def score_mode(text: str, folded: str, mode: Mode) -> Suggestion:
     scale = SCALE * math.sqrt(max(1.0, len(text) / SHORT))
     score = round(1 - math.exp(-raw / scale), 3) if raw else 0.0
     evidence = []
-    for start, end in sentences(text):
+    for start, end in spans if spans is not None else sentences(text):
         terms = sorted({t for s, e, t in hits if s >= start and e <= end})
         if terms:
             weight = sum(mode.signals[t] for t in terms)
@@ -84,5 +95,6 @@ def score_mode(text: str, folded: str, mode: Mode) -> Suggestion:
 def suggest_modes(text: str, modes: list[Mode], threshold: float) -> list[Suggestion]:
     """Every mode scoring at least ``threshold``, strongest first, each with its evidence."""
     folded = normalize(text)
-    out = [s for s in (score_mode(text, folded, m) for m in modes) if s.score >= threshold and s.score > 0]
+    spans = sentences(text)
+    out = [s for s in (score_mode(text, folded, m, spans) for m in modes) if s.score >= threshold and s.score > 0]
     return sorted(out, key=lambda s: -s.score)

@@ -1,4 +1,4 @@
-"""The analyzer pipeline: folding, segmentation, positions, offsets, sub-words, bigrams and the
+"""The analyzer pipeline: folding, segmentation, positions, offsets, sub-words and the
 dictionary / synonym files it is built from."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.analysis import Analyzer, Token
+from indexer.analysis import Token
 from indexer.segment import read_dictionary
 from indexer.synonyms import Synonyms
 from kb.errors import StartupError
@@ -241,42 +241,6 @@ def test_subwords_are_off_for_query_terms(analyzer):
 
 def test_short_words_have_no_subwords(analyzer):
     assert [t.text for t in analyzer.tokens("党建")] == ["党建"]
-
-
-# --- bigrams -------------------------------------------------------------------------------------
-
-
-def _triples(tokens: list[Token]) -> list[tuple[str, int, int, int]]:
-    return [(t.text, t.pos, t.start, t.end) for t in tokens]
-
-
-def test_bigrams_of_a_cjk_run():
-    assert _triples(Analyzer.bigrams("党建引领")) == [
-        ("党建", 0, 0, 2), ("建引", 1, 1, 3), ("引领", 2, 2, 4)]
-
-
-def test_bigrams_keep_a_lone_character_as_a_unigram():
-    assert _triples(Analyzer.bigrams("好")) == [("好", 0, 0, 1)]
-    assert _triples(Analyzer.bigrams("a好b")) == [("a", 0, 0, 1), ("好", 1, 1, 2), ("b", 2, 2, 3)]
-
-
-def test_bigrams_make_whole_tokens_of_latin_and_digits():
-    assert _triples(Analyzer.bigrams("2021年中文English中")) == [
-        ("2021", 0, 0, 4), ("年中", 1, 4, 6), ("中文", 2, 5, 7), ("english", 3, 7, 14),
-        ("中", 4, 14, 15)]
-
-
-def test_bigrams_fold_and_gap_at_punctuation():
-    tokens = Analyzer.bigrams("黨建，ＡＢＣ 引領")
-    assert [t.text for t in tokens] == ["党建", "abc", "引领"]
-    assert tokens[1].pos > tokens[0].pos + 1  # punctuation leaves a gap
-    assert tokens[2].pos == tokens[1].pos + 1  # a space does not
-    assert [(t.start, t.end) for t in tokens] == [(0, 2), (3, 6), (7, 9)]
-
-
-def test_bigrams_of_empty_and_punctuation_only_text():
-    assert Analyzer.bigrams("") == []
-    assert Analyzer.bigrams("，。！") == []
 
 
 # --- synonyms file -------------------------------------------------------------------------------

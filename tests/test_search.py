@@ -174,8 +174,9 @@ def test_similar_practices_come_from_other_documents(sample_library, docs):
     assert similar and all(h["doc_id"] != "hx-sample-009" for h in similar)
     assert len({h["doc_id"] for h in similar}) == len(similar)
     assert all(h["section"] for h in similar)
-    # The culture case about a clubhouse programme should find the other clubhouse case.
-    assert "hx-sample-020" in [h["doc_id"] for h in similar]
+    # A practice about a clubhouse programme finds clubhouse practices in other cases.
+    clubhouse = [h for h in similar if "会所" in normalize(h["section"] + docs[h["doc_id"]]["body"])]
+    assert len(clubhouse) >= 2
 
 
 def test_highlights_land_on_every_repeated_occurrence(search, docs):

@@ -59,7 +59,7 @@ def test_kb_serve_answers_on_a_port(tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                url = f"http://127.0.0.1:{port}/?q={urllib.parse.quote('会所文化')}"
+                url = f"http://127.0.0.1:{port}/search?q={urllib.parse.quote('会所文化')}"
                 with urllib.request.urlopen(url, timeout=5) as response:
                     html = response.read().decode("utf-8")
                     break

@@ -22,7 +22,7 @@ def get(client, url):
     return response
 
 
-@pytest.mark.parametrize("url", ["/", "/?q=会所文化", "/?mode=文化嵌入型", "/doc/hx-sample-009",
+@pytest.mark.parametrize("url", ["/", "/search?q=会所文化", "/search?mode=文化嵌入型", "/doc/hx-sample-009",
                                  "/api/search?q=双报到", "/api/documents/hx-sample-001", "/api/modes",
                                  "/api/documents/hx-sample-009/similar"])
 def test_pages_answer(client, url):
@@ -30,6 +30,13 @@ def test_pages_answer(client, url):
     assert response.status_code == 200
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_old_search_urls_redirect(client):
+    response = get(client, "/?q=会所文化&mode=文化嵌入型")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/search?q=")
+    assert get(client, "/search").status_code == 302
 
 
 def test_home_shows_the_programme_and_modes(client):
@@ -41,27 +48,27 @@ def test_home_shows_the_programme_and_modes(client):
 
 
 def test_search_page_highlights_groups_and_facets(client):
-    html = get(client, "/?q=会所文化").get_data(as_text=True)
+    html = get(client, "/search?q=会所文化").get_data(as_text=True)
     assert "<mark>会所文化</mark>" in html
     assert "一、主要做法 › " in html  # the practice's heading path
     assert "工作模式" in html and "领域" in html and "年份" in html
-    assert 'href="/?q=%E4%BC%9A%E6%89%80%E6%96%87%E5%8C%96&amp;mode=' in html  # one-click filter
+    assert 'href="/search?q=%E4%BC%9A%E6%89%80%E6%96%87%E5%8C%96&amp;mode=' in html  # one-click filter
 
 
 def test_facet_link_filters_and_can_be_removed(client):
-    html = get(client, "/?q=党建&mode=文化嵌入型").get_data(as_text=True)
+    html = get(client, "/search?q=党建&mode=文化嵌入型").get_data(as_text=True)
     assert "已选条件" in html and "工作模式：文化嵌入型 ✕" in html
 
 
 def test_malformed_query_page(client):
-    response = get(client, '/?q="未闭合')
+    response = get(client, '/search?q="未闭合')
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "引号不成对" in html and "写法示例" in html
 
 
 def test_no_results_page_gives_suggestions(client):
-    html = get(client, "/?q=量子计算机").get_data(as_text=True)
+    html = get(client, "/search?q=量子计算机").get_data(as_text=True)
     assert "没有找到" in html and "简称和全称" in html
 
 
@@ -95,13 +102,13 @@ def test_api_errors_are_json(client):
 
 
 def test_script_in_a_query_is_escaped(client):
-    html = get(client, "/?q=<script>alert(1)</script>").get_data(as_text=True)
+    html = get(client, "/search?q=<script>alert(1)</script>").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
 
 
 def test_no_external_resources(client):
-    for url in ("/", "/?q=党建", "/doc/hx-sample-001"):
+    for url in ("/", "/search?q=党建", "/doc/hx-sample-001"):
         html = get(client, url).get_data(as_text=True)
         assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
         assert "<script" not in html
@@ -110,7 +117,7 @@ def test_no_external_resources(client):
 def test_pages_without_an_index_say_what_to_do(tmp_path):
     app = create_app({"TESTING": True, "data_dir": str(tmp_path / "empty")})
     with app.test_client() as client:
-        response = client.get("/?q=党建")
+        response = client.get("/search?q=党建")
         assert response.status_code == 503
         assert "kb index" in response.get_data(as_text=True)
         response.close()

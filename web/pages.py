@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from kb.errors import QueryError
 
@@ -30,16 +30,23 @@ def _url_with(params: dict, name: str | None = None, value: str | None = None,
     if params["sort"] != "relevance":
         args["sort"] = params["sort"]
     args.update(extra)
-    return url_for("pages.index", **args)
+    return url_for("pages.search", **args)
 
 
 @bp.get("/")
 def index():  # noqa: ANN201
+    if request.args.get("q") or any(request.args.get(f) for f in FACET_LABELS):
+        return redirect(url_for("pages.search", **request.args.to_dict(flat=False)))
+    kb = get_kb()
+    return render_template("home.html", taxonomy=kb.taxonomy(), modes=kb.mode_counts(),
+                           recent=kb.recent(8), total=kb.count())
+
+
+@bp.get("/search")
+def search():  # noqa: ANN201
     params = search_params(request.args)
     if not params["q"] and not params["filters"]:
-        kb = get_kb()
-        return render_template("home.html", taxonomy=kb.taxonomy(), modes=kb.mode_counts(),
-                               recent=kb.recent(8), total=kb.count())
+        return redirect(url_for("pages.index"))
     try:
         result = library().search.search(params["q"], filters=params["filters"], page=params["page"],
                                          limit=params["limit"], sort=params["sort"])

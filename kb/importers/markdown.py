@@ -19,7 +19,7 @@ _FENCE = re.compile(r"\A\s*---\s*\n")
 _HANDLER = frontmatter.default_handlers.YAMLHandler()
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when present
     """Safe YAML without implicit timestamps: dates stay text and are validated by us."""
 
 
@@ -39,7 +39,7 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
             raise ImportRejected("YAML 头部没有结束的 `---` 行", path=str(path), line=1)
         raw, content = _HANDLER.split(text.lstrip())
         try:
-            loaded = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            loaded = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a safe loader
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None  # raw starts on the fence line

@@ -1,0 +1,172 @@
+"""Timed steps, each run in a fresh process (``python -m bench.steps STEP ARGS-JSON``).
+
+A fresh process per step gives honest peak memory (ru_maxrss of the step and of its workers)
+and keeps one stack's caches from helping the other. Each step prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+def _size_mb(folder: Path) -> float:
+    return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1024 / 1024, 2)
+
+
+def _jieba():  # noqa: ANN202
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _texts(corpus: Path) -> list[str]:
+    from bench.documents import read_folder
+
+    return [d.title + "\n" + d.body for d in read_folder(corpus)]
+
+
+def segment_baseline(args: dict) -> dict:
+    """Plain jieba.cut_for_search over every document's text, once."""
+    texts = _texts(Path(args["corpus"]))
+    jieba = _jieba()
+    started = time.perf_counter()
+    tokens = sum(1 for text in texts for _ in jieba.cut_for_search(text))
+    return {"seconds": time.perf_counter() - started, "tokens": tokens,
+            "chars": sum(len(t) for t in texts)}
+
+
+def textbook_build(args: dict) -> dict:
+    from bench import textbook
+    from bench.documents import read_folder
+
+    docs = list(read_folder(Path(args["corpus"])))
+    folder = Path(args["index"])
+    shutil.rmtree(folder, ignore_errors=True)
+    textbook.schema()  # loads jieba before the clock starts, as a running service would have
+    started = time.perf_counter()
+    count = textbook.build(folder, docs)
+    return {"seconds": time.perf_counter() - started, "documents": count,
+            "peak_mb": _peak_mb(), "index_mb": _size_mb(folder)}
+
+
+def _library(data: Path):  # noqa: ANN202
+    from indexer.library import Library
+    from kb.settings import load_settings
+
+    library = Library(load_settings(data_dir=data, overrides={"corpus_dir": ""}, environ={}))
+    _ = library.analyzer  # loaded before timing: a running service has it
+    return library
+
+
+def hongxian_full(args: dict) -> dict:
+    """Ingest every file into an empty knowledge base and build the index."""
+    data = Path(args["data"])
+    shutil.rmtree(data, ignore_errors=True)
+    library = _library(data)
+    started = time.perf_counter()
+    report, index = library.ingest([args["corpus"]])
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "ingest_seconds": report.seconds, "index_seconds": index["seconds"],
+            "documents": report.counts()["added"], "rejected": report.counts()["rejected"],
+            "peak_mb": _peak_mb(), "index_mb": _size_mb(library.settings.index_dir),
+            "kb_mb": _size_mb(data) - _size_mb(library.settings.index_dir)}
+
+
+def hongxian_rebuild(args: dict) -> dict:
+    library = _library(Path(args["data"]))
+    started = time.perf_counter()
+    summary = library.update_index(rebuild=True)
+    return {"seconds": time.perf_counter() - started, "documents": summary["documents"],
+            "peak_mb": _peak_mb(), "index_mb": _size_mb(library.settings.index_dir)}
+
+
+def hongxian_incremental(args: dict) -> dict:
+    """Re-run ingest + index on the corpus folder (after ``changed`` files were edited)."""
+    library = _library(Path(args["data"]))
+    started = time.perf_counter()
+    report, index = library.ingest([args["corpus"]])
+    counts = report.counts()
+    return {"seconds": time.perf_counter() - started, "updated": counts["updated"],
+            "unchanged": counts["unchanged"], "indexed": index["indexed"], "peak_mb": _peak_mb()}
+
+
+def _percentiles(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p95_ms": at(0.95), "p99_ms": at(0.99),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 2), "n": len(ordered)}
+
+
+def hongxian_search(args: dict) -> dict:
+    """Search as the site does (page 1, highlighted snippets, all facets) for the query set."""
+    library = _library(Path(args["data"]))
+    queries = args["queries"]
+    library.search.search(queries[0]["q"])  # open the index and build its caches
+    for item in queries:  # one warm-up pass
+        library.search.search(item["q"])
+    samples, totals = [], {}
+    for _ in range(args["rounds"]):
+        for item in queries:
+            started = time.perf_counter()
+            result = library.search.search(item["q"])
+            samples.append(time.perf_counter() - started)
+            totals[item["q"]] = result["total"]
+    return {**_percentiles(samples), "peak_mb": _peak_mb(),
+            "zero_hits": sum(1 for v in totals.values() if not v)}
+
+
+def textbook_search(args: dict) -> dict:
+    from bench import textbook
+
+    searcher = textbook.Searcher(Path(args["index"]))
+    out = {}
+    variants = (("bare", False, False), ("highlight", True, False), ("facets", False, True),
+                ("full", True, True))
+    for item in args["queries"]:  # one warm-up pass
+        searcher.search(item["textbook"], False, False)
+    for label, highlight, facets in variants if args.get("all_variants", True) else (variants[0], variants[3]):
+        samples = []
+        for _ in range(args["rounds"] if label == "bare" else 1):  # highlights and facets are slow
+            for item in args["queries"]:
+                started = time.perf_counter()
+                searcher.search(item["textbook"], highlight, facets)
+                samples.append(time.perf_counter() - started)
+        out[label] = _percentiles(samples)
+    return out
+
+
+STEPS = {f.__name__: f for f in (segment_baseline, textbook_build, hongxian_full, hongxian_rebuild,
+                                 hongxian_incremental, hongxian_search, textbook_search)}
+
+
+def main() -> None:
+    name, raw = sys.argv[1], sys.argv[2]
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    result = STEPS[name](json.loads(raw))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
