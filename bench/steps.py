@@ -18,10 +18,70 @@ import warnings
 from pathlib import Path
 
 
+class TreeMemory:
+    """Samples the memory of this process and all its descendants (every 0.25 s, proportional set
+    size so that pages shared after a fork count once) and keeps the largest total."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, _tree_rss_kb(os.getpid()))
+
+    def stop_mb(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak / 1024, 1)
+
+
+def _tree_rss_kb(root: int) -> int:
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        parents[int(entry.name)] = int(fields.get("PPid", "0").strip() or 0)
+        rss[int(entry.name)] = _pss_kb(entry)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def _pss_kb(proc: Path) -> int:
+    """Proportional set size: memory shared by forked workers is counted once, not per process."""
+    try:
+        for line in (proc / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+_TREE: TreeMemory | None = None
+
+
 def _peak_mb() -> float:
+    """Peak memory: the larger of one process's peak and the sampled total of the process tree."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, children) / 1024, 1)
+    single = max(own, children) / 1024
+    tree = _TREE.stop_mb() if _TREE is not None else 0.0
+    return round(max(single, tree), 1)
 
 
 def _size_mb(folder: Path) -> float:
@@ -164,6 +224,8 @@ def main() -> None:
     name, raw = sys.argv[1], sys.argv[2]
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    global _TREE
+    _TREE = TreeMemory()
     result = STEPS[name](json.loads(raw))
     print(json.dumps(result))
 

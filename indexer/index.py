@@ -39,6 +39,7 @@ LOCK_TIMEOUT = 60.0
 PARALLEL_FROM = 200  # documents; below this a single writer is faster than starting workers
 MAX_PROCS = 4
 BATCH_ENTRIES = 800
+WORKER_MB = 384
 Progress = Callable[[int], None]
 
 
@@ -255,8 +256,10 @@ class IndexStore:
         own segment of whole documents (the analyzer is loaded before the workers fork)."""
         procs = min(os.cpu_count() or 1, MAX_PROCS)
         if procs > 1 and len(ids) >= PARALLEL_FROM:
+            # Each worker sorts its postings in memory up to WORKER_MB; beyond that Whoosh spills
+            # sorted runs to disk and merges them, which costs more than the memory saves.
             writer = MpWriter(ix, procs=procs, batchsize=BATCH_ENTRIES, multisegment=True,
-                              limitmb=128)
+                              subargs={"limitmb": WORKER_MB})
         else:
             writer = ix.writer(limitmb=256)
         try:

@@ -163,3 +163,32 @@ def test_a_tag_decision_reaches_filters_and_facets(library, tmp_path):
     after = library.search.search("社区", filters={"mode": ["枢纽中介型"]})
     assert [h["doc_id"] for h in after["hits"]] == ["b"]
     assert {f["value"]: f["count"] for f in after["facets"]["mode"]} == {"枢纽中介型": 1, "文化嵌入型": 1}
+
+
+def test_entry_order_survives_incremental_updates(library, tmp_path):
+    """Sections are found by their place after their document's entry; check every live entry."""
+    from indexer.doctable import DocTable
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(6):
+        add(src, f"d{i}", f"文档{i}", f"第{i}个社区设置读书角。\n二、成效\n居民满意。")
+    library.ingest([str(src)])
+    add(src, "d2", "文档2", "改写后的内容，社区议事。\n二、成效\n更好。")
+    add(src, "d9", "文档9", "新增文档。")
+    library.ingest([str(src)])
+    with library.kb() as kb:
+        kb.remove("d4")
+    library.update_index()
+    with library.store.open().searcher() as s:
+        reader = s.reader()
+        assert len(list(reader.leaf_readers())) >= 2  # several segments, some with deletions
+        table = DocTable(reader, key=())
+        for n in range(reader.doc_count_all()):
+            if reader.is_deleted(n):
+                continue
+            fields = reader.stored_fields(n)
+            owner = fields.get("doc_id") or fields.get("owner")
+            assert table.ids[table.entry_doc[n]] == owner
+    assert sorted(h["doc_id"] for h in library.search.search("社区", limit=100)["hits"]) == [
+        "d0", "d1", "d2", "d3", "d5"]
