@@ -49,10 +49,13 @@ def median(runs: list[dict], key: str = "seconds") -> float:
 
 
 def write_corpus(generator: Generator, folder: Path, count: int) -> None:
-    if folder.exists() and len(list(folder.glob("*.md"))) == count:
+    """Write the corpus, unless the same generator already wrote it there."""
+    stamp = folder / ".generator"
+    if stamp.is_file() and stamp.read_text() == f"{generator.signature}:{count}":
         return
     shutil.rmtree(folder, ignore_errors=True)
     generator.write(folder, count)
+    stamp.write_text(f"{generator.signature}:{count}")
 
 
 def edit_one_percent(generator: Generator, folder: Path, count: int, revision: int) -> int:
@@ -153,29 +156,38 @@ def main(argv: list[str] | None = None) -> None:
     queries = make_queries(corpus, modes)
     result: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                     "settings": preset, "queries": queries}
+    def save() -> None:  # after every phase, so an interrupted run still leaves its figures
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
     builds = build_runs(generator, corpus, work, n, preset["runs"])
-    result["main"] = {"documents": n, "runs": builds,
-                      "search": search_runs(work, n, queries, preset["rounds"], not args.quick)}
+    result["main"] = {"documents": n, "runs": builds}
+    save()
+    result["main"]["search"] = search_runs(work, n, queries, preset["rounds"], not args.quick)
+    save()
     if preset["big"]:
         big = preset["big"]
         big_corpus = work / f"corpus-{big}"
         log(f"generating {big} synthetic documents")
         write_corpus(generator, big_corpus, big)
         big_queries = make_queries(big_corpus, modes)
-        log(f"textbook stack: build {big} documents (once)")
-        tb = step("textbook_build", corpus=str(big_corpus), index=str(work / f"tb-{big}"))
+        log(f"textbook stack: build {big} documents (once, with Whoosh's multiprocessing writer)")
+        tb = step("textbook_build", corpus=str(big_corpus), index=str(work / f"tb-{big}"),
+                  procs=os.cpu_count() or 1)
         log(f"Hongxian: ingest + index {big} documents (once)")
         hx = step("hongxian_full", corpus=str(big_corpus), data=str(work / f"hx-{big}"))
-        result["big"] = {"documents": big, "textbook": tb, "full": hx,
-                         "search": search_runs(work, big, big_queries, preset["rounds"])}
+        result["big"] = {"documents": big, "textbook": tb, "full": hx}
+        save()
+        result["big"]["search"] = search_runs(work, big, big_queries, preset["rounds"])
+        save()
     result["real_text"] = real_text(work, preset["real_chars"])
+    save()
     if not args.no_load:
         log("site under load: gunicorn + 8 and 32 concurrent clients")
         result["load"] = load_test(work / f"hx-{n}", [q["q"] for q in queries], (8, 32), preset["requests"])
     result["headline"] = headline(result)
     result["seconds"] = round(time.perf_counter() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    save()
     text = markdown(result)
     (args.markdown or args.json.with_suffix(".md")).write_text(text, encoding="utf-8")
     print(text)

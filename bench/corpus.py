@@ -63,12 +63,17 @@ def load_vocabulary() -> Vocabulary:
     return Vocabulary(words, list(itertools.accumulate(weights)), party, signals)
 
 
+LENGTH_MU, LENGTH_SIGMA = 7.45, 0.45  # log-normal body length: median about 1,700 characters
+VERSION = "2"  # bump when the generated text changes
+
+
 class Generator:
     """Documents from a seed: the same seed and index always give the same text."""
 
     def __init__(self, vocabulary: Vocabulary, seed: int = 20261128) -> None:
         self.vocab = vocabulary
         self.seed = seed
+        self.signature = f"v{VERSION}-seed{seed}-{len(vocabulary.words)}"
 
     def _sentence(self, rng: random.Random, modes: list[str]) -> str:
         words = self.vocab.sample(rng, rng.randint(6, 18))
@@ -86,7 +91,7 @@ class Generator:
         """(file name, Markdown text) of document ``index``; ``revision`` > 0 makes an edited version."""
         rng = random.Random(f"{self.seed}:{index}")
         modes = rng.sample(sorted(self.vocab.signals), rng.choice((1, 1, 1, 2)))
-        target = int(min(6000, max(1000, rng.lognormvariate(7.55, 0.5))))
+        target = int(min(6000, max(1000, rng.lognormvariate(LENGTH_MU, LENGTH_SIGMA))))
         title = "".join(self.vocab.sample(rng, 3)) + "——" + "".join(self.vocab.sample(rng, 4)) + "的做法"
         parts: list[str] = [self._paragraph(rng, modes, rng.randint(2, 4))]
         length = len(parts[0])

@@ -122,7 +122,7 @@ def textbook_build(args: dict) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     textbook.schema()  # loads jieba before the clock starts, as a running service would have
     started = time.perf_counter()
-    count = textbook.build(folder, docs)
+    count = textbook.build(folder, docs, procs=args.get("procs", 1))
     return {"seconds": time.perf_counter() - started, "documents": count,
             "peak_mb": _peak_mb(), "index_mb": _size_mb(folder)}
 

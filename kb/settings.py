@@ -34,7 +34,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", None, "数据目录：知识库数据库、索引、缓存、上传文件都在这里（默认：检出目录下的 data/）", Path),
+    Setting("data_dir", None, "数据目录：知识库数据库和检索索引都在这里（默认：检出目录下的 data/）", Path),
     Setting("corpus_dir", str(CHECKOUT / "corpus" / "docs"), "示例语料目录；知识库为空时 `kb serve` 会先导入它（设为空字符串则不导入）", str),
     Setting("taxonomy_file", str(CHECKOUT / "corpus" / "taxonomy.yaml"), "“1+N”工作模式分类文件；知识库首次使用时载入", str),
     Setting("dictionary_file", str(INDEXER_DATA / "party_dict.txt"), "党建词典（jieba 用户词典），每行一个词", str),
@@ -69,10 +69,6 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
 
     def as_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
