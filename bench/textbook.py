@@ -73,6 +73,6 @@ class Searcher:
         if facets:
             results.groups("mode")
         if highlight:
-            for hit in results:
+            for hit in results[:10]:
                 hit.highlights("content")
         return len(results)

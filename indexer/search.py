@@ -46,7 +46,7 @@ class Highlights:
 
 
 class SearchService:
-    """Searches one index; safe to share between threads (each call opens its own searcher)."""
+    """Searches one index; safe to share between threads (each thread keeps its own searcher)."""
 
     def __init__(self, store: IndexStore, analyzer: Analyzer, page_size: int = 10) -> None:
         self.store = store
@@ -57,16 +57,27 @@ class SearchService:
         self._ix_dir: Path | None = None
         self._table: DocTable | None = None
         self._state: dict = {}
+        self._local = threading.local()
 
     # ------------------------------------------------------------- plumbing
     def _searcher(self) -> Searcher:
+        """This thread's searcher, kept open between searches (opening one costs tens of
+        milliseconds) and renewed when the index changes."""
         current = self.store.current_dir()
         with self._lock:
             if self._ix is None or current != self._ix_dir:
                 self._ix = self.store.open()
                 self._ix_dir = current
                 self._state = self.store.state()
-            return self._ix.searcher(weighting=BM25F())
+            ix = self._ix
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None and cached[0] is ix and cached[1].up_to_date():
+            return cached[1]
+        if cached is not None:
+            cached[1].close()
+        searcher = ix.searcher(weighting=BM25F())
+        self._local.searcher = (ix, searcher)
+        return searcher
 
     def _doc_table(self, s: Searcher) -> DocTable:
         """Documents' metadata and facet values, rebuilt when the index changes."""
@@ -182,26 +193,26 @@ class SearchService:
         if sort not in ("relevance", "date"):
             raise QueryError(f"无效的排序方式 {sort!r}：可用 relevance、date")
         marks = Highlights()
-        with self._searcher() as s:
-            table = self._doc_table(s)
-            known_modes = list(self._state.get("modes") or [])
-            filter_q = self._filters(parsed, known_modes)
-            docs = self._matching_docs(s, table, parsed, filter_q, known_modes)
-            ranked_sections: dict[int, list[tuple[float, int]]] = {}
-            if parsed.has_text and sort == "relevance":
-                order, ranked_sections = self._rank(s, table, parsed, docs, marks, page * limit)
-            else:
-                self._collect_marks(parsed, marks)
-                order = table.by_date(docs)
-            total = int(docs.sum())
-            pages = max(1, math.ceil(total / limit))
-            hits = []
-            for rank, ord_ in enumerate(order[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
-                sections = ranked_sections.get(ord_)
-                if sections is None and parsed.has_text:
-                    sections = self._best_sections(s, table, parsed, ord_)
-                hits.extend(self._group_hits(s, table, ord_, sections or [], marks, rank))
-            facets = table.facets(docs)
+        s = self._searcher()
+        table = self._doc_table(s)
+        known_modes = list(self._state.get("modes") or [])
+        filter_q = self._filters(parsed, known_modes)
+        docs = self._matching_docs(s, table, parsed, filter_q, known_modes)
+        ranked_sections: dict[int, list[tuple[float, int]]] = {}
+        if parsed.has_text and sort == "relevance":
+            order, ranked_sections = self._rank(s, table, parsed, docs, marks, page * limit)
+        else:
+            self._collect_marks(parsed, marks)
+            order = table.by_date(docs)
+        total = int(docs.sum())
+        pages = max(1, math.ceil(total / limit))
+        hits = []
+        for rank, ord_ in enumerate(order[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
+            sections = ranked_sections.get(ord_)
+            if sections is None and parsed.has_text:
+                sections = self._best_sections(s, table, parsed, ord_)
+            hits.extend(self._group_hits(s, table, ord_, sections or [], marks, rank))
+        facets = table.facets(docs)
         return {
             "query": q, "filters": dict(parsed.filters), "total": total, "page": page,
             "pages": pages, "limit": limit, "sort": sort, "hits": hits, "facets": facets,
@@ -274,18 +285,23 @@ class SearchService:
         while True:
             best: dict[int, float] = {}
             sections: dict[int, list[tuple[float, int]]] = {}
+            exhausted = True  # no search filled its limit: a larger limit would find nothing more
             if sec_q is not None:
-                for hit_score, docnum in s.search(sec_q, filter=allowed, limit=k).top_n:
+                found = s.search(sec_q, filter=allowed, limit=k).top_n
+                exhausted = len(found) < k
+                for hit_score, docnum in found:
                     ord_ = int(table.entry_doc[docnum])
                     if ord_ >= 0 and docs[ord_]:
                         sections.setdefault(ord_, []).append((hit_score, docnum))
                         best[ord_] = max(best.get(ord_, 0.0), hit_score)
             if title_q is not None:
-                for hit_score, docnum in s.search(title_q, limit=k).top_n:
+                found = s.search(title_q, limit=k).top_n
+                exhausted = exhausted and len(found) < k
+                for hit_score, docnum in found:
                     ord_ = int(table.entry_doc[docnum])
                     if ord_ >= 0 and docs[ord_]:
                         best[ord_] = max(best.get(ord_, 0.0), hit_score)
-            if len(best) >= min(needed, want) or k >= table.entries:
+            if len(best) >= min(needed, want) or exhausted or k >= table.entries:
                 break
             k *= 4
         order = sorted(best, key=lambda o: (-best[o], table.ids[o]))
@@ -378,40 +394,40 @@ class SearchService:
 
     def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[dict[str, object]]:
         """Practices from other documents that share the most distinctive words with this one."""
-        with self._searcher() as s:
-            table = self._doc_table(s)
-            stored = self._entry(s, table, doc_id, ord)
-            heading = (stored.get("section") or stored.get("title") or "").split(" › ")[-1]
-            text = heading + "\n" + stored.get("body", "")
-            counts = Counter(t.text for t in self.analyzer.tokens(text, subwords=False)
-                             if len(t.text) >= 2 and not t.text.isdigit())
-            reader = s.reader()
-            # Words found nowhere else cannot match anything: leave them out of the query.
-            weights = {t: (1 + math.log(c)) * s.idf("body", t) for t, c in counts.items()
-                       if reader.doc_frequency("body", t) + reader.doc_frequency("section", t) > 1}
-            top = sorted(weights, key=lambda t: (-weights[t], t))[:15]
-            if not top:
-                return []
-            q = wq.Or([wq.Term(f, t, boost=weights[t]) for t in top for f in SECTION_FIELDS])
-            results = s.search(q, limit=limit * 6 + 20)
-            seen, out = {doc_id}, []
-            marks = set(top[:8])
-            for hit in results:
-                ord_ = int(table.entry_doc[hit.docnum])
-                other = table.ids[ord_] if ord_ >= 0 else None
-                if other is None or other in seen:
-                    continue
-                seen.add(other)
-                body = hit.get("body", "")
-                out.append({
-                    "doc_id": other, "title": table.meta[ord_].get("title", ""),
-                    "section": hit.get("section"), "ord": hit.get("ord"),
-                    "snippet": snippet(body, match_spans(body, self.analyzer, marks, [])),
-                    "score": round(float(hit.score), 4),
-                    "shared_terms": [t for t in top if t in normalize(body)][:6],
-                })
-                if len(out) >= limit:
-                    break
+        s = self._searcher()
+        table = self._doc_table(s)
+        stored = self._entry(s, table, doc_id, ord)
+        heading = (stored.get("section") or stored.get("title") or "").split(" › ")[-1]
+        text = heading + "\n" + stored.get("body", "")
+        counts = Counter(t.text for t in self.analyzer.tokens(text, subwords=False)
+                         if len(t.text) >= 2 and not t.text.isdigit())
+        reader = s.reader()
+        # Words found nowhere else cannot match anything: leave them out of the query.
+        weights = {t: (1 + math.log(c)) * s.idf("body", t) for t, c in counts.items()
+                   if reader.doc_frequency("body", t) + reader.doc_frequency("section", t) > 1}
+        top = sorted(weights, key=lambda t: (-weights[t], t))[:15]
+        if not top:
+            return []
+        q = wq.Or([wq.Term(f, t, boost=weights[t]) for t in top for f in SECTION_FIELDS])
+        results = s.search(q, limit=limit * 6 + 20)
+        seen, out = {doc_id}, []
+        marks = set(top[:8])
+        for hit in results:
+            ord_ = int(table.entry_doc[hit.docnum])
+            other = table.ids[ord_] if ord_ >= 0 else None
+            if other is None or other in seen:
+                continue
+            seen.add(other)
+            body = hit.get("body", "")
+            out.append({
+                "doc_id": other, "title": table.meta[ord_].get("title", ""),
+                "section": hit.get("section"), "ord": hit.get("ord"),
+                "snippet": snippet(body, match_spans(body, self.analyzer, marks, [])),
+                "score": round(float(hit.score), 4),
+                "shared_terms": [t for t in top if t in normalize(body)][:6],
+            })
+            if len(out) >= limit:
+                break
         return out
 
 
