@@ -116,10 +116,6 @@ class DocTable:
         later = self.starts[self.starts > start]
         return range(start + 1, int(later[0]) if len(later) else self.entries)
 
-    def doc_ord_of(self, docnums: np.ndarray) -> np.ndarray:
-        """Document ordinals of index entry numbers (-1 for entries that are not documents)."""
-        return self._ord[docnums] if len(docnums) else np.zeros(0, dtype=np.int64)
-
     def by_date(self, docs: np.ndarray) -> list[int]:
         """The selected documents, newest first."""
         return self.date_order[docs[self.date_order]].tolist()
