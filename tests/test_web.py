@@ -55,6 +55,14 @@ def test_search_page_highlights_groups_and_facets(client):
     assert 'href="/search?q=%E4%BC%9A%E6%89%80%E6%96%87%E5%8C%96&amp;mode=' in html  # one-click filter
 
 
+def test_opening_text_is_labelled_as_such(client, sample_library):
+    result = sample_library.search.search("两新组织", limit=100)
+    openings = [h for h in result["hits"] if h["kind"] != "document" and not h["section"]]
+    assert openings, "some hits should come from text before the first heading"
+    html = get(client, "/search?q=两新组织&limit=100").get_data(as_text=True)
+    assert "导语" in html
+
+
 def test_facet_link_filters_and_can_be_removed(client):
     html = get(client, "/search?q=党建&mode=文化嵌入型").get_data(as_text=True)
     assert "已选条件" in html and "工作模式：文化嵌入型 ✕" in html

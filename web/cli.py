@@ -173,7 +173,9 @@ def search(ctx: click.Context, query: str, mode: tuple[str, ...], domain: tuple[
             click.echo(f"\n{hit['rank']}. {_plain(hit['title_html'])}  [{hit['doc_id']}]")
             if facts:
                 click.echo(f"   {facts}")
-        click.echo(f"   ▸ {_plain(hit['section_html']) if hit['section'] else '（全文）'}")
+        where = _plain(hit["section_html"]) if hit["section"] else (
+            "（全文）" if hit["kind"] == "document" else "（导语）")
+        click.echo(f"   ▸ {where}")
         click.echo(f"     {_plain(hit['snippet'])}")
 
 
