@@ -207,10 +207,12 @@ class SearchService:
         total = int(docs.sum())
         pages = max(1, math.ceil(total / limit))
         hits = []
+        page_sec_q = None  # built once, only if a page document needs its sections looked up
         for rank, ord_ in enumerate(order[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
             sections = ranked_sections.get(ord_)
             if sections is None and parsed.has_text:
-                sections = self._best_sections(s, table, parsed, ord_)
+                page_sec_q = page_sec_q or self._section_query(parsed, None)
+                sections = self._best_sections(s, table, page_sec_q, ord_)
             hits.extend(self._group_hits(s, table, ord_, sections or [], marks, rank))
         facets = table.facets(docs)
         return {
@@ -310,15 +312,14 @@ class SearchService:
             order += [o for o in table.by_date(docs) if o not in seen]
         return order, sections
 
-    def _best_sections(self, s: Searcher, table: DocTable, parsed: ParsedQuery,
+    @staticmethod
+    def _best_sections(s: Searcher, table: DocTable, sec_q: wq.Query | None,
                        ord_: int) -> list[tuple[float, int]]:
-        sec_q = self._section_query(parsed, None)
-        if sec_q is None:
+        """One document's best sections for a query (its entries follow the document's entry)."""
+        allowed = set(table.entries_of(ord_))
+        if sec_q is None or not allowed:
             return []
-        only = np.zeros(table.size, dtype=bool)
-        only[ord_] = True
-        allowed = set(table.section_entries(only).tolist())
-        return list(s.search(sec_q, filter=allowed, limit=PER_DOC).top_n) if allowed else []
+        return list(s.search(sec_q, filter=allowed, limit=PER_DOC).top_n)
 
     def _group_hits(self, s: Searcher, table: DocTable, ord_: int, sections: list[tuple[float, int]],
                     marks: Highlights, rank: int) -> list[dict[str, object]]:
