@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         log(f"generating {big} synthetic documents")
         write_corpus(generator, big_corpus, big)
         big_queries = make_queries(big_corpus, modes)
-        log(f"textbook stack: build {big} documents (once, with Whoosh's multiprocessing writer)")
+        log(f"textbook stack: build {big} documents (once, with Whoosh's multiprocessing writer, one segment per process)")
         tb = step("textbook_build", corpus=str(big_corpus), index=str(work / f"tb-{big}"),
                   procs=os.cpu_count() or 1)
         log(f"Hongxian: ingest + index {big} documents (once)")

@@ -28,7 +28,7 @@ class Server:
     def __init__(self, data: Path, workers: int) -> None:
         self.port = free_port()
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        env = dict(os.environ, KB_DATA_DIR=str(data), KB_CORPUS_DIR="")
+        env = dict(os.environ, KB_DATA_DIR=str(data), KB_CORPUS_DIR="", KB_LOGIN_REQUIRED="false")
         self.proc = subprocess.Popen(
             [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
              "--log-level", "warning", "--backlog", "2048", "web:create_app()"],

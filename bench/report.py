@@ -60,7 +60,7 @@ def markdown(result: dict) -> str:
         lines += [
             f"## {big['documents']} synthetic documents (built once)", "",
             _row(["step", "seconds", "× textbook", "peak MB", "index MB"]), _row(["---"] * 5),
-            _row(["textbook stack, index documents (multiprocessing writer)", f"{big['textbook']['seconds']:.1f}", "1.000",
+            _row(["textbook stack, index documents (multiprocessing writer, one segment per process)", f"{big['textbook']['seconds']:.1f}", "1.000",
                   big["textbook"]["peak_mb"], big["textbook"]["index_mb"]]),
             _row(["Hongxian: ingest + index from files", f"{big['full']['seconds']:.1f}",
                   f"{big['full']['seconds'] / big['textbook']['seconds']:.3f}", big["full"]["peak_mb"],

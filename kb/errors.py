@@ -36,6 +36,20 @@ class BadRequest(KbError):
     code = "bad_request"
 
 
+class Forbidden(KbError):
+    """The account may not do this (or, without an account, must log in first)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(KbError):
+    """This needs a login."""
+
+    status = 401
+    code = "login_required"
+
+
 class ImportRejected(KbError):
     """A file could not be imported; ``path`` and ``line`` say where."""
 

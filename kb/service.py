@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import store
+from .accounts import Accounts
 from .errors import BadRequest, ImportRejected, KbError, NotFound
 from .importers import is_supported, parse_bytes
 from .model import ParsedDocument
+from .pearls import PearlStrings
 from .settings import Settings, load_settings
 from .suggest import suggest_modes
 from .taxonomy import Mode, Taxonomy, load_taxonomy
@@ -110,6 +112,16 @@ class KnowledgeBase:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    @property
+    def accounts(self) -> Accounts:
+        """User accounts and roles (``kb user …``, the site's login)."""
+        return Accounts(self.conn)
+
+    @property
+    def pearls(self) -> PearlStrings:
+        """Pearl strings (串珍珠): curated, ordered, annotated collections of practices."""
+        return PearlStrings(self)
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -296,25 +308,70 @@ class KnowledgeBase:
             (doc_id, ord_, mode, status, actor, stamp))
 
     def resuggest(self, doc_ids: Iterable[str] | None = None) -> int:
-        """Recompute suggestions (after the taxonomy changed); decisions by people are kept."""
+        """Recompute suggestions (after the taxonomy changed); decisions by people are kept.
+
+        Only documents whose suggestions actually change are rewritten (and so re-indexed).
+        Returns how many changed.
+        """
         modes = self.taxonomy().modes
         threshold = self.settings.suggest_threshold
         ids = list(doc_ids) if doc_ids is not None else [
             r["id"] for r in self.conn.execute("SELECT id FROM documents ORDER BY id")]
+        changed = 0
         for doc_id in ids:
             row = self.conn.execute("SELECT title, body FROM documents WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 continue
             practices = self.conn.execute(
                 "SELECT ord, text FROM sections WHERE doc_id = ? AND is_practice = 1", (doc_id,)).fetchall()
+            fresh = {-1: suggest_modes(row["title"] + "\n" + row["body"], modes, threshold)}
+            for p in practices:
+                fresh[p["ord"]] = suggest_modes(p["text"], modes, threshold)
+            decided = {(r["section_ord"], r["mode"]) for r in self.conn.execute(
+                "SELECT section_ord, mode FROM tags WHERE doc_id = ? AND status != 'suggested'", (doc_id,))}
+            wanted = sorted((o, s.mode, round(s.score, 6)) for o, items in fresh.items() for s in items
+                            if (o, s.mode) not in decided)
+            stored = sorted((r["section_ord"], r["mode"], round(r["score"], 6)) for r in self.conn.execute(
+                "SELECT section_ord, mode, score FROM tags WHERE doc_id = ? AND status = 'suggested'",
+                (doc_id,)))
+            if wanted == stored:
+                continue
             stamp = now()
             with store.transaction(self.conn):
                 self.conn.execute("DELETE FROM tags WHERE doc_id = ? AND status = 'suggested'", (doc_id,))
-                self._store_suggestions(doc_id, -1, suggest_modes(row["title"] + "\n" + row["body"], modes, threshold), stamp)
-                for p in practices:
-                    self._store_suggestions(doc_id, p["ord"], suggest_modes(p["text"], modes, threshold), stamp)
+                for ord_, suggestions in fresh.items():
+                    self._store_suggestions(doc_id, ord_, suggestions, stamp)
                 self._touch(doc_id)
-        return len(ids)
+            changed += 1
+        return changed
+
+    def save_mode(self, name: str, short: str = "", description: str = "",
+                  signals: dict[str, float] | None = None) -> str:
+        """Add a mode or update one (by name); suggestions are recomputed at once.
+
+        Returns ``added`` or ``updated``. The mode takes effect in suggestions and, after the
+        index update that follows, in search facets, without a restart.
+        """
+        name = name.strip()
+        if not name or len(name) > 40:
+            raise BadRequest("模式名称不能为空，且不超过 40 个字符")
+        if not signals:
+            raise BadRequest("请至少给出一个信号词，系统才能据此建议这个模式")
+        if len(description) > 2000 or len(short) > 200:
+            raise BadRequest("简介不超过 200 字，说明不超过 2000 字")
+        encoded = json.dumps(signals, ensure_ascii=False)
+        with store.transaction(self.conn):
+            row = self.conn.execute("SELECT name FROM modes WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                position = self.conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM modes").fetchone()[0]
+                self.conn.execute(
+                    "INSERT INTO modes (name, short, description, signals, position, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)", (name, short.strip(), description.strip(), encoded, position, now()))
+            else:
+                self.conn.execute("UPDATE modes SET short = ?, description = ?, signals = ?, updated_at = ?"
+                                  " WHERE name = ?", (short.strip(), description.strip(), encoded, now(), name))
+        self.resuggest()
+        return "added" if row is None else "updated"
 
     def _touch(self, doc_id: str) -> None:
         rev = store.next_rev(self.conn)
@@ -347,6 +404,45 @@ class KnowledgeBase:
                 (doc_id, section_ord, mode, status, actor, stamp))
             self._history(doc_id, section_ord, mode, status, actor, stamp)
             self._touch(doc_id)
+
+    def history(self, doc_id: str) -> list[dict[str, object]]:
+        """Every tag decision on a document and its practices, newest first."""
+        rows = self.conn.execute(
+            "SELECT section_ord, mode, status, actor, at FROM tag_history WHERE doc_id = ?"
+            " ORDER BY id DESC", (doc_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def review_queue(self, limit: int = 50, offset: int = 0) -> tuple[int, list[dict[str, object]]]:
+        """Documents with unconfirmed suggestions, strongest suggestion first.
+
+        Returns (how many documents wait, one page of them with their suggestions).
+        """
+        total = self.conn.execute(
+            "SELECT COUNT(DISTINCT doc_id) FROM tags WHERE section_ord = -1 AND status = 'suggested'"
+        ).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT d.id, d.title, d.type, d.unit, d.date, MAX(t.score) AS best FROM tags t"
+            " JOIN documents d ON d.id = t.doc_id WHERE t.section_ord = -1 AND t.status = 'suggested'"
+            " GROUP BY d.id ORDER BY best DESC, d.id LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+        out = []
+        for r in rows:
+            tags = self._tags(r["id"]).get(-1, {"confirmed": [], "suggested": [], "rejected": []})
+            out.append({"doc_id": r["id"], "title": r["title"], "type": r["type"], "unit": r["unit"],
+                        "date": r["date"], "best": r["best"], "suggested": tags["suggested"],
+                        "confirmed": tags["confirmed"]})
+        return total, out
+
+    def documents_with_mode(self, mode: str) -> dict[str, list[dict[str, object]]]:
+        """The cases that carry a mode: confirmed, and suggested (strongest first)."""
+        rows = self.conn.execute(
+            "SELECT d.id, d.title, d.date, d.unit, t.status, t.score FROM tags t JOIN documents d"
+            " ON d.id = t.doc_id WHERE t.mode = ? AND t.section_ord = -1 AND t.status != 'rejected'"
+            " ORDER BY t.status, t.score DESC, d.date DESC, d.id", (mode,)).fetchall()
+        out: dict[str, list[dict[str, object]]] = {"confirmed": [], "suggested": []}
+        for r in rows:
+            out[r["status"]].append({"doc_id": r["id"], "title": r["title"], "date": r["date"],
+                                     "unit": r["unit"], "score": r["score"]})
+        return out
 
     # ------------------------------------------------------------------ reading
     def count(self) -> int:

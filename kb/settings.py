@@ -44,6 +44,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "`kb serve` 监听的地址", str),
     Setting("port", 5000, "`kb serve` 监听的端口", int),
     Setting("threads", 8, "`kb serve` 的工作线程数", int),
+    Setting("login_required", True, "阅读知识库（检索、案例、工作模式、接口）是否需要登录；已发布的串珍珠总是公开", bool),
+    Setting("secret_key", "", "签名会话 Cookie 的密钥；为空时在数据目录生成并保存 secret_key 文件（权限 600）", str),
+    Setting("cookie_secure", False, "会话 Cookie 只经 HTTPS 发送；部署在 HTTPS 之后时设为 true", bool),
+    Setting("session_hours", 12, "登录会话的有效时长（小时）", int),
+    Setting("upload_mb", 32, "网页导入时一次上传的总大小上限（MB）", int),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -60,6 +65,11 @@ class Settings:
     host: str
     port: int
     threads: int
+    login_required: bool
+    secret_key: str
+    cookie_secure: bool
+    session_hours: int
+    upload_mb: int
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,6 +88,15 @@ def _coerce(setting: Setting, value: object, source: str) -> object:
     try:
         if setting.kind is Path:
             return Path(os.path.expanduser(str(value))).resolve()
+        if setting.kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
         if setting.kind in (int, float):
             return setting.kind(value)
         return str(value)

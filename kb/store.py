@@ -81,6 +81,42 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE tombstones (doc_id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
     INSERT INTO meta (key, value) VALUES ('rev', '0');
     """,
+    # 2: accounts, pearl strings (串珍珠) and their pearls
+    """
+    CREATE TABLE users (
+        username TEXT PRIMARY KEY COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'reader')),
+        session_version INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE pearl_strings (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        theme TEXT NOT NULL DEFAULT '',
+        intro TEXT NOT NULL DEFAULT '',
+        owner TEXT NOT NULL REFERENCES users(username) ON UPDATE CASCADE,
+        status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        published_at TEXT
+    );
+    CREATE INDEX pearl_strings_owner ON pearl_strings(owner, status);
+    CREATE TABLE pearls (
+        id INTEGER PRIMARY KEY,
+        string_id INTEGER NOT NULL REFERENCES pearl_strings(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        doc_id TEXT NOT NULL,
+        section_ord INTEGER NOT NULL DEFAULT -1,
+        section_path TEXT NOT NULL DEFAULT '[]',
+        doc_title TEXT NOT NULL,
+        commentary TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        UNIQUE (string_id, doc_id, section_ord)
+    );
+    CREATE INDEX pearls_doc ON pearls(doc_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

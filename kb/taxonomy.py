@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,3 +87,19 @@ def load_taxonomy(path: Path) -> Taxonomy:
                    "description": str(programme.get("description") or "").strip()},
         modes=modes,
     )
+
+
+def parse_signal_text(text: str) -> dict[str, float]:
+    """Signal terms as an administrator types them: one per line or separated by commas or 、,
+    each ``词`` or ``词:权重`` (also ``词：权重`` or ``词 权重``); weight 1 when absent."""
+    out: dict[str, float] = {}
+    for raw in re.split(r"[\n,，、;；]+", text or ""):
+        item = raw.strip()
+        if not item:
+            continue
+        match = re.fullmatch(r"(.+?)\s*(?:[:：]\s*|\s+)([0-9]+(?:\.[0-9]+)?)", item)
+        term, weight = (match.group(1), match.group(2)) if match else (item, "1")
+        if len(term) > 40:
+            raise BadRequest(f"信号词太长：{term[:20]}…")
+        out.update(parse_signals({term: weight}, "信号词"))
+    return out

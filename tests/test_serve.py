@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -50,24 +52,39 @@ def free_port() -> int:
 
 
 def test_kb_serve_answers_on_a_port(tmp_path):
+    """The real server, as a new user meets it: an account made with ``kb user add``, a login
+    through the form (with its CSRF token), then a search."""
     port = free_port()
     env = dict(os.environ, KB_DATA_DIR=str(tmp_path / "data"), KB_CORPUS_DIR=str(small_corpus(tmp_path)))
     kb = Path(sys.executable).with_name("kb")
+    added = subprocess.run([str(kb), "user", "add", "teacher", "--role", "reader", "--password-stdin"],
+                           input="a-long-password\n", env=env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
     proc = subprocess.Popen([str(kb), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                url = f"http://127.0.0.1:{port}/search?q={urllib.parse.quote('会所文化')}"
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    html = response.read().decode("utf-8")
+                with opener.open(f"{base}/login", timeout=5) as response:
+                    form = response.read().decode("utf-8")
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(proc.stdout.read() if proc.stdout else "server did not start") from None
                 time.sleep(0.3)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        search = f"/search?q={urllib.parse.quote('会所文化')}"
+        with opener.open(f"{base}{search}", timeout=5) as response:  # not logged in yet
+            assert "/login" in response.url
+        body = urllib.parse.urlencode({"username": "teacher", "password": "a-long-password",
+                                       "csrf_token": token, "next": search}).encode()
+        with opener.open(f"{base}/login", data=body, timeout=10) as response:
+            html = response.read().decode("utf-8")
         assert "<mark>会所文化</mark>" in html
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=20)

@@ -1,8 +1,10 @@
-"""The first web pages and the JSON API, with Flask's test client."""
+"""The reading pages and the JSON API with Flask's test client, with ``login_required`` off
+(the site open to readers without an account). Accounts, roles and writes: test_site.py."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,7 +13,7 @@ from web import create_app
 
 @pytest.fixture(scope="module")
 def client(sample_library):
-    app = create_app({"TESTING": True}, library=sample_library)
+    app = create_app({"TESTING": True, "login_required": False}, library=sample_library)
     with app.test_client() as client:
         yield client
 
@@ -119,11 +121,13 @@ def test_no_external_resources(client):
     for url in ("/", "/search?q=党建", "/doc/hx-sample-001"):
         html = get(client, url).get_data(as_text=True)
         assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
-        assert "<script" not in html
+        sources = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
+        assert sources and all(src.startswith("/static/") for src in sources), sources
+        assert "<script>" not in html  # no inline script: the CSP forbids it
 
 
 def test_pages_without_an_index_say_what_to_do(tmp_path):
-    app = create_app({"TESTING": True, "data_dir": str(tmp_path / "empty")})
+    app = create_app({"TESTING": True, "data_dir": str(tmp_path / "empty"), "login_required": False})
     with app.test_client() as client:
         response = client.get("/search?q=党建")
         assert response.status_code == 503

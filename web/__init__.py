@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g, jsonify, redirect, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from indexer.library import Library
-from kb.errors import KbError
-from kb.settings import SETTINGS, load_settings
+from kb.errors import KbError, Unauthorized
+from kb.settings import SETTINGS, Settings, load_settings
 
 _SETTING_NAMES = {s.name for s in SETTINGS}
+csrf = CSRFProtect()
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without a login even when ``login_required`` is on (the view
+    still checks what it shows, e.g. only published pearl strings)."""
+    view.hongxian_public = True  # type: ignore[attr-defined]
+    return view
+
+
+class _LazyKeySessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose key is read (or generated) on first use, so that creating
+    the app writes nothing to the data directory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def get_signing_serializer(self, app: Flask):  # noqa: ANN201
+        if not app.secret_key:
+            app.secret_key = _secret_key(self.settings)
+        return super().get_signing_serializer(app)
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key, else one generated once and kept in the data directory (mode 600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def create_app(config: dict[str, object] | None = None, library: Library | None = None) -> Flask:
@@ -18,20 +65,79 @@ def create_app(config: dict[str, object] | None = None, library: Library | None 
     overrides = {k: config.pop(k) for k in list(config) if k in _SETTING_NAMES}
     if library is None:
         library = Library(load_settings(overrides=overrides))
-    app.config.from_mapping(MAX_CONTENT_LENGTH=32 * 1024 * 1024)
+    elif overrides:  # settings given beside a ready library (tests): a library with them applied
+        library = Library(replace(library.settings, **overrides))
+    settings = library.settings
+    app.session_interface = _LazyKeySessions(settings)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key or None,
+        MAX_CONTENT_LENGTH=settings.upload_mb * 1024 * 1024,
+        SESSION_COOKIE_NAME="hongxian_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        REMEMBER_COOKIE_DURATION=timedelta(hours=settings.session_hours),
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session: long commentary must not expire
+        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
+        LOGIN_REQUIRED=settings.login_required,
+    )
     app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hongxian"] = library
 
-    from . import api, pages
+    from . import admin, api, auth, modes, pages, pearls, tagging
 
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
+    csrf.init_app(app)
+    auth.login_manager.init_app(app)
+    for module in (pages, auth, modes, tagging, pearls, admin, api):
+        app.register_blueprint(module.bp)
     app.teardown_appcontext(_close_kb)
+    app.before_request(_gate)
+    app.context_processor(_template_globals)
+    from .markdown import render_markdown
+
+    app.add_template_filter(render_markdown, "markdown")
+    app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(KbError, _kb_error)
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _not_allowed)
+    app.register_error_handler(413, _too_large)
     app.after_request(_security_headers)
     return app
+
+
+def _gate():  # noqa: ANN202
+    """With ``login_required`` on, everything but public views needs a login."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = app_view(request.endpoint)
+    if getattr(view, "hongxian_public", False) or request.blueprint == "auth":
+        return None
+    from .auth import viewer
+
+    if viewer() is None and _login_required():
+        raise Unauthorized("请先登录")
+    return None
+
+
+def app_view(endpoint: str) -> Callable | None:
+    from flask import current_app
+
+    return current_app.view_functions.get(endpoint)
+
+
+def _login_required() -> bool:
+    from flask import current_app
+
+    return bool(current_app.config["LOGIN_REQUIRED"])
+
+
+def _template_globals() -> dict[str, object]:
+    from .auth import viewer
+
+    return {"viewer": viewer(), "login_required": _login_required()}
 
 
 def library() -> Library:
@@ -63,10 +169,39 @@ def _kb_error(exc: KbError):  # noqa: ANN202
     return render_template("error.html", message=exc.message, status=exc.status), exc.status
 
 
-def _not_found(exc: Exception):  # noqa: ANN202
+def _error(status: int, code: str, message: str):  # noqa: ANN202
     if _wants_json():
-        return jsonify({"error": "not_found", "message": "没有这个地址"}), 404
-    return render_template("error.html", message="没有这个页面", status=404), 404
+        return jsonify({"error": code, "message": message}), status
+    return render_template("error.html", message=message, status=status), status
+
+
+def _not_found(exc: Exception):  # noqa: ANN202
+    return _error(404, "not_found", "没有这个页面" if not _wants_json() else "没有这个地址")
+
+
+def _not_allowed(exc: Exception):  # noqa: ANN202
+    return _error(405, "method_not_allowed", "这个地址不接受这种请求方法")
+
+
+def _too_large(exc: Exception):  # noqa: ANN202
+    limit = library().settings.upload_mb
+    return _error(413, "too_large", f"上传的内容太大（上限 {limit} MB，可在设置 upload_mb 中调整）")
+
+
+def _csrf_error(exc: CSRFError):  # noqa: ANN202
+    return _error(400, "csrf", "表单已失效或来源不明（缺少 CSRF 令牌），没有做任何修改。请刷新页面后重试。")
+
+
+def _unauthorized(exc: Unauthorized):  # noqa: ANN202
+    from .auth import login_page_for
+
+    if _wants_json():
+        return jsonify(exc.to_dict()), 401
+    if not get_kb().accounts.count():
+        from flask import url_for
+
+        return redirect(url_for("auth.setup"))
+    return redirect(login_page_for(request.full_path if request.query_string else request.path))
 
 
 def _security_headers(response):  # noqa: ANN001, ANN202
@@ -77,4 +212,10 @@ def _security_headers(response):  # noqa: ANN001, ANN202
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html" or request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from kb.errors import BadRequest
+from kb.citation import cite
+from kb.errors import BadRequest, NotFound
+from kb.pearls import can_view
 
-from . import get_kb, library
+from . import get_kb, library, public
+from .auth import viewer
 from .params import search_params
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -40,3 +43,23 @@ def similar(doc_id: str):  # noqa: ANN201
 def modes():  # noqa: ANN201
     kb = get_kb()
     return jsonify({"programme": kb.taxonomy().programme, "modes": kb.mode_counts()})
+
+
+@bp.get("/pearls")
+@public
+def pearls():  # noqa: ANN201
+    """Published pearl strings; with a login also the viewer's own drafts (all, for admins)."""
+    user = viewer()
+    strings = [s for s in get_kb().pearls.summaries() if can_view(s, user)]
+    return jsonify({"pearl_strings": strings})
+
+
+@bp.get("/pearls/<int:string_id>")
+@public
+def pearl_string(string_id: int):  # noqa: ANN201
+    string = get_kb().pearls.get(string_id)
+    if not can_view(string, viewer()):
+        raise NotFound("没有这串珍珠，或它还是草稿")
+    for pearl in string["pearls"]:
+        pearl["citation"] = cite(pearl["doc"]) if pearl["doc"] else None
+    return jsonify(string)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 
-from kb.errors import QueryError
+from kb.citation import cite
+from kb.errors import NotFound, QueryError
+from kb.pearls import can_view
 
 from . import get_kb, library
+from .auth import viewer
 from .params import search_params
+from .pearls import editable_strings
 
 bp = Blueprint("pages", __name__)
 
@@ -39,7 +44,8 @@ def index():  # noqa: ANN201
         return redirect(url_for("pages.search", **request.args.to_dict(flat=False)))
     kb = get_kb()
     return render_template("home.html", taxonomy=kb.taxonomy(), modes=kb.mode_counts(),
-                           recent=kb.recent(8), total=kb.count())
+                           recent=kb.recent(8), total=kb.count(),
+                           strings=kb.pearls.summaries(status="published")[:6])
 
 
 @bp.get("/search")
@@ -60,14 +66,61 @@ def search():  # noqa: ANN201
         else:
             groups.append([hit])
     return render_template("search.html", params=params, result=result, groups=groups, error=None,
-                           labels=FACET_LABELS, url_with=_url_with)
+                           labels=FACET_LABELS, url_with=_url_with, strings=editable_strings())
+
+
+def evidence_sentences(doc: dict) -> dict[str, list[str]]:
+    """Each sentence that justifies a suggested mode → the modes it supports."""
+    out: dict[str, list[str]] = {}
+    suggestions = list(doc["modes"]["suggested"])
+    for section in doc["sections"]:
+        suggestions.extend(section["modes"]["suggested"])
+    for suggestion in suggestions:
+        for item in suggestion["evidence"]:
+            sentence = str(item["sentence"]).strip()
+            if len(sentence) >= 4 and suggestion["mode"] not in out.setdefault(sentence, []):
+                out[sentence].append(suggestion["mode"])
+    return out
+
+
+def marked_paragraphs(text: str, evidence: dict[str, list[str]]) -> list[Markup]:
+    """The section's paragraphs, escaped, with evidence sentences wrapped in ``<mark>``."""
+    out = []
+    for para in text.split("\n"):
+        if not para.strip():
+            continue
+        spans = []
+        for sentence, modes in evidence.items():
+            start = para.find(sentence)
+            while start >= 0:
+                spans.append((start, start + len(sentence), modes))
+                start = para.find(sentence, start + len(sentence))
+        spans.sort()
+        html, at = Markup(""), 0
+        for start, end, modes in spans:
+            if start < at:
+                continue
+            title = "模式建议的依据：" + "、".join(modes)
+            html += escape(para[at:start]) + Markup('<mark class="evidence" title="{}">{}</mark>').format(
+                title, para[start:end])
+            at = end
+        out.append(html + escape(para[at:]))
+    return out
 
 
 @bp.get("/doc/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
-    doc = get_kb().document(doc_id)
+    kb = get_kb()
+    doc = kb.document(doc_id)
     similar = library().search.similar(doc_id) if library().store.exists() else []
-    return render_template("document.html", doc=doc, similar=similar)
+    url = url_for("pages.document", doc_id=doc_id, _external=True)
+    user = viewer()
+    return render_template(
+        "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc),
+        marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url),
+        strings=editable_strings(), history=kb.history(doc_id) if user else [],
+        in_strings=[s for s in kb.pearls.containing(doc_id) if can_view(s, user)],
+        taxonomy=kb.taxonomy())
 
 
 @bp.get("/doc/<doc_id>/similar/<int:ord_>")
@@ -75,8 +128,6 @@ def similar(doc_id: str, ord_: int):  # noqa: ANN201
     doc = get_kb().document(doc_id)
     section = next((s for s in doc["sections"] if s["ord"] == ord_), None)
     if section is None:
-        from kb.errors import NotFound
-
         raise NotFound(f"文档 {doc_id} 没有第 {ord_} 节")
     hits = library().search.similar(doc_id, ord_, limit=8)
     return render_template("similar.html", doc=doc, section=section, similar=hits)

@@ -1,0 +1,443 @@
+"""Pearl strings (串珍珠): curated, ordered, annotated collections of cases and practices.
+
+A pearl string has a title, a theme statement (the "red thread" that runs through it), an
+introduction in Markdown, an owner, a status (``draft`` or ``published``) and an ordered list of
+pearls. A pearl is a whole case (``section_ord = -1``) or one section/practice of a case, with
+the curator's commentary (Markdown, stored raw: rendering and sanitising happen in the site).
+
+Pearls point at documents by id and at sections by ``ord``; a snapshot of the section's heading
+path and of the document's title is stored with each pearl, so a pearl survives a re-import that
+renumbers sections (it is found again by its path) and still shows something when its document
+has been removed (it is then reported as ``missing``).
+
+The methods here do **not** check permissions: the site decides with :func:`can_view` and
+:func:`can_edit` before it calls them. Every write runs in one transaction, and a rejected call
+(:class:`BadRequest`, :class:`NotFound`) changes nothing.
+
+Publication: ``published_at`` is the time of the *latest* publication. Publishing again (even
+an already published string) moves it forward; unpublishing keeps it as "last published at"
+while the status goes back to ``draft``. No other publication history is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from . import store
+from .errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    from .accounts import User
+    from .service import KnowledgeBase
+
+STATUSES: tuple[str, ...] = ("draft", "published")
+MAX_TITLE = 120
+MAX_THEME = 500
+MAX_INTRO = 20000
+MAX_COMMENTARY = 20000
+WHOLE_CASE = -1
+DOC_FIELDS: tuple[str, ...] = (
+    "doc_id", "title", "type", "unit", "author", "date", "year", "region", "source", "extra",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ input checks
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{what}必须是文本")
+    return value
+
+
+def _title(value: object) -> str:
+    """Whitespace (including line breaks) collapsed to single spaces; 1–120 characters."""
+    title = " ".join(_text(value, "标题").split())
+    if not title:
+        raise BadRequest("标题不能为空")
+    if len(title) > MAX_TITLE:
+        raise BadRequest(f"标题最多 {MAX_TITLE} 个字（现有 {len(title)} 个）")
+    return title
+
+
+def _theme(value: object) -> str:
+    theme = _text(value, "主题").replace("\r\n", "\n").strip()
+    if len(theme) > MAX_THEME:
+        raise BadRequest(f"主题陈述最多 {MAX_THEME} 个字（现有 {len(theme)} 个）")
+    return theme
+
+
+def _markdown(value: object, what: str, limit: int) -> str:
+    """Markdown kept as written, except CRLF → LF, leading blank lines and trailing space."""
+    text = _text(value, what).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.lstrip("\n").rstrip()
+    if len(text) > limit:
+        raise BadRequest(f"{what}最多 {limit} 个字（现有 {len(text)} 个）")
+    return text
+
+
+def _int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{what}必须是整数")
+    return value
+
+
+def _resolve(sections: Iterable[dict[str, Any]], stored_ord: int,
+             stored_path: list[str]) -> dict[str, Any] | None:
+    """The section a practice pearl points at now, or None if it is gone.
+
+    The section at ``stored_ord`` if its path is still the stored one; otherwise (the document
+    was re-imported and its sections renumbered) the section with the stored path, the one
+    nearest to the old position if several share it.
+    """
+    sections = list(sections)
+    at_ord = next((s for s in sections if s["ord"] == stored_ord), None)
+    if at_ord is not None and (not stored_path or at_ord["path"] == stored_path):
+        return at_ord
+    if not stored_path:
+        return None
+    matches = [s for s in sections if s["path"] == stored_path]
+    if not matches:
+        return None
+    return min(matches, key=lambda s: (abs(s["ord"] - stored_ord), s["ord"]))
+
+
+# -------------------------------------------------------------------- permissions
+def can_view(string: dict[str, Any], user: User | None) -> bool:
+    """Published strings are public (also without login); drafts only for the owner and admins."""
+    if string.get("status") == "published":
+        return True
+    if user is None:
+        return False
+    return user.username == string.get("owner") or user.can("admin")
+
+
+def can_edit(string: dict[str, Any], user: User | None) -> bool:
+    """The owner may edit while at least an editor; administrators may edit every string."""
+    if user is None:
+        return False
+    if user.can("admin"):
+        return True
+    return user.username == string.get("owner") and user.can("editor")
+
+
+# -------------------------------------------------------------------------- service
+class PearlStrings:
+    """The ``pearl_strings`` and ``pearls`` tables (no permission checks: see the module doc)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.kb.conn
+
+    # ------------------------------------------------------------------ strings
+    def create(self, owner: str, title: str, theme: str = "", intro: str = "") -> int:
+        """Start a new draft string owned by ``owner``; returns its id."""
+        title, theme = _title(title), _theme(theme)
+        intro = _markdown(intro, "导语", MAX_INTRO)
+        owner = _text(owner, "所有者")
+        stamp = _now()
+        with store.transaction(self.conn):
+            if not self.conn.execute("SELECT 1 FROM users WHERE username = ?", (owner,)).fetchone():
+                raise NotFound(f"没有用户 {owner}")
+            cur = self.conn.execute(
+                "INSERT INTO pearl_strings (title, theme, intro, owner, status, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?)",
+                (title, theme, intro, owner, stamp, stamp))
+        return int(cur.lastrowid)
+
+    def get(self, string_id: int) -> dict[str, Any]:
+        """One string with its pearls in order, each resolved against the current documents.
+
+        A pearl's ``section_ord`` is the section's current ``ord`` (it may differ from the
+        stored one after a re-import); ``missing`` is True when its document or section is gone,
+        and then ``doc_title``/``path`` are the snapshots taken when it was added.
+        """
+        row = self._string(string_id)
+        out: dict[str, Any] = {key: row[key] for key in (
+            "id", "title", "theme", "intro", "owner", "status",
+            "created_at", "updated_at", "published_at")}
+        documents: dict[str, dict[str, Any] | None] = {}
+        pearls = []
+        rows = self.conn.execute(
+            "SELECT * FROM pearls WHERE string_id = ? ORDER BY position, id", (row["id"],))
+        for position, pearl in enumerate(rows.fetchall(), start=1):
+            doc_id = pearl["doc_id"]
+            if doc_id not in documents:
+                try:
+                    documents[doc_id] = self.kb.document(doc_id)
+                except NotFound:
+                    documents[doc_id] = None
+            pearls.append(self._pearl(pearl, position, documents[doc_id]))
+        out["pearls"] = pearls
+        return out
+
+    @staticmethod
+    def _pearl(row: sqlite3.Row, position: int, doc: dict[str, Any] | None) -> dict[str, Any]:
+        stored_path: list[str] = json.loads(row["section_path"])
+        kind = "case" if row["section_ord"] == WHOLE_CASE else "practice"
+        pearl: dict[str, Any] = {
+            "id": row["id"], "position": position, "doc_id": row["doc_id"],
+            "section_ord": row["section_ord"], "kind": kind,
+            "doc_title": doc["title"] if doc else row["doc_title"],
+            "heading": stored_path[-1] if stored_path else "", "path": stored_path,
+            "path_label": " › ".join(stored_path), "commentary": row["commentary"],
+            "added_at": row["added_at"], "text": "", "missing": doc is None,
+            "doc": {key: doc[key] for key in DOC_FIELDS} if doc else None,
+        }
+        if doc is None:
+            return pearl
+        if kind == "case":
+            pearl["text"] = doc["body"]
+            return pearl
+        section = _resolve(doc["sections"], row["section_ord"], stored_path)
+        if section is None:
+            pearl["missing"] = True
+            return pearl
+        pearl.update(section_ord=section["ord"], heading=section["heading"], path=section["path"],
+                     path_label=section["path_label"], text=section["text"])
+        return pearl
+
+    def summaries(self, owner: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Strings without their pearls (``pearl_count`` instead), newest updated first."""
+        if status is not None and status not in STATUSES:
+            raise BadRequest(f"无效的状态 {status!r}：应为 draft 或 published")
+        where, params = [], []
+        if owner is not None:
+            where.append("s.owner = ?")
+            params.append(owner)
+        if status is not None:
+            where.append("s.status = ?")
+            params.append(status)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.conn.execute(
+            "SELECT s.id, s.title, s.theme, s.owner, s.status, s.updated_at, s.published_at,"
+            " (SELECT COUNT(*) FROM pearls p WHERE p.string_id = s.id) AS pearl_count"
+            f" FROM pearl_strings s {clause} ORDER BY s.updated_at DESC, s.id DESC", params)
+        return [dict(r) for r in rows.fetchall()]
+
+    def update(self, string_id: int, *, title: str | None = None, theme: str | None = None,
+               intro: str | None = None) -> None:
+        """Change the title, theme and/or introduction (None leaves a field as it is)."""
+        changes: dict[str, str] = {}
+        if title is not None:
+            changes["title"] = _title(title)
+        if theme is not None:
+            changes["theme"] = _theme(theme)
+        if intro is not None:
+            changes["intro"] = _markdown(intro, "导语", MAX_INTRO)
+        with store.transaction(self.conn):
+            self._string(string_id)
+            if changes:
+                sets = ", ".join(f"{name} = ?" for name in changes)
+                self.conn.execute(f"UPDATE pearl_strings SET {sets}, updated_at = ? WHERE id = ?",
+                                  (*changes.values(), _now(), string_id))
+
+    def publish(self, string_id: int) -> None:
+        """Make the string public; it needs at least one pearl. ``published_at`` becomes now."""
+        with store.transaction(self.conn):
+            self._string(string_id)
+            if not self._ids(string_id):
+                raise BadRequest("珍珠串里至少要有一颗珍珠才能发布")
+            stamp = _now()
+            self.conn.execute("UPDATE pearl_strings SET status = 'published', published_at = ?,"
+                              " updated_at = ? WHERE id = ?", (stamp, stamp, string_id))
+
+    def unpublish(self, string_id: int) -> None:
+        """Back to draft; ``published_at`` is kept as the time it was last published."""
+        with store.transaction(self.conn):
+            self._string(string_id)
+            self.conn.execute("UPDATE pearl_strings SET status = 'draft', updated_at = ?"
+                              " WHERE id = ?", (_now(), string_id))
+
+    def delete(self, string_id: int) -> None:
+        """Delete the string and its pearls (the documents are untouched)."""
+        with store.transaction(self.conn):
+            self._string(string_id)
+            self.conn.execute("DELETE FROM pearls WHERE string_id = ?", (string_id,))
+            self.conn.execute("DELETE FROM pearl_strings WHERE id = ?", (string_id,))
+
+    def containing(self, doc_id: str) -> list[dict[str, Any]]:
+        """Strings (any status; filter with :func:`can_view`) holding this case or its practices."""
+        rows = self.conn.execute(
+            "SELECT s.id, s.title, s.status, s.owner FROM pearl_strings s WHERE EXISTS"
+            " (SELECT 1 FROM pearls p WHERE p.string_id = s.id AND p.doc_id = ?)"
+            " ORDER BY s.updated_at DESC, s.id DESC", (doc_id,))
+        return [dict(r) for r in rows.fetchall()]
+
+    # ------------------------------------------------------------------- pearls
+    def add_pearl(self, string_id: int, doc_id: str, section_ord: int = WHOLE_CASE,
+                  commentary: str = "") -> int:
+        """Append a whole case (``section_ord=-1``) or one of its sections; returns the pearl id."""
+        section_ord = _int(section_ord, "段落序号")
+        commentary = _markdown(commentary, "点评", MAX_COMMENTARY)
+        doc_id = _text(doc_id, "文档编号")
+        with store.transaction(self.conn):
+            self._string(string_id)
+            doc = self.conn.execute("SELECT title FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if doc is None:
+                raise NotFound(f"没有编号为 {doc_id} 的文档", doc_id=doc_id)
+            path: list[str] = []
+            if section_ord != WHOLE_CASE:
+                sections = self._sections(doc_id)
+                section = next((s for s in sections if s["ord"] == section_ord), None)
+                if section is None:
+                    raise BadRequest(f"文档 {doc_id} 中没有序号为 {section_ord} 的段落")
+                path = section["path"]
+                self._heal(string_id, doc_id, sections)
+            self._check_new(string_id, doc_id, section_ord)
+            position = self.conn.execute(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM pearls WHERE string_id = ?",
+                (string_id,)).fetchone()[0]
+            stamp = _now()
+            cur = self.conn.execute(
+                "INSERT INTO pearls (string_id, position, doc_id, section_ord, section_path,"
+                " doc_title, commentary, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (string_id, position, doc_id, section_ord, json.dumps(path, ensure_ascii=False),
+                 doc["title"], commentary, stamp))
+            self._bump(string_id, stamp)
+        return int(cur.lastrowid)
+
+    def remove_pearl(self, string_id: int, pearl_id: int) -> None:
+        """Take a pearl off the string; the others close up (positions 1..n).
+
+        The last pearl of a published string cannot be removed (unpublish first), so a
+        published string is never empty.
+        """
+        with store.transaction(self.conn):
+            row = self._string(string_id)
+            self._pearl_row(string_id, pearl_id)
+            ids = self._ids(string_id)
+            if row["status"] == "published" and len(ids) == 1:
+                raise BadRequest("已发布的珍珠串至少要保留一颗珍珠；请先撤回发布再移除")
+            self.conn.execute("DELETE FROM pearls WHERE id = ?", (pearl_id,))
+            self._renumber([i for i in ids if i != pearl_id])
+            self._bump(string_id)
+
+    def annotate(self, string_id: int, pearl_id: int, commentary: str) -> None:
+        """Replace a pearl's commentary (Markdown, at most 20000 characters)."""
+        commentary = _markdown(commentary, "点评", MAX_COMMENTARY)
+        with store.transaction(self.conn):
+            self._string(string_id)
+            self._pearl_row(string_id, pearl_id)
+            self.conn.execute("UPDATE pearls SET commentary = ? WHERE id = ?",
+                              (commentary, pearl_id))
+            self._bump(string_id)
+
+    def move_pearl(self, string_id: int, pearl_id: int, offset: int) -> None:
+        """Move a pearl ``offset`` places (-1 up, +1 down); at either end it simply stays."""
+        offset = _int(offset, "移动的位数")
+        with store.transaction(self.conn):
+            self._string(string_id)
+            self._pearl_row(string_id, pearl_id)
+            ids = self._ids(string_id)
+            old = ids.index(pearl_id)
+            new = max(0, min(len(ids) - 1, old + offset))
+            if new == old:
+                return
+            ids.insert(new, ids.pop(old))
+            self._renumber(ids)
+            self._bump(string_id)
+
+    def reorder(self, string_id: int, pearl_ids: list[int]) -> None:
+        """Put the pearls in this order; ``pearl_ids`` must list each of them exactly once."""
+        if not isinstance(pearl_ids, list | tuple) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in pearl_ids):
+            raise BadRequest("新的顺序必须是珍珠编号（整数）的列表")
+        with store.transaction(self.conn):
+            self._string(string_id)
+            current = self._ids(string_id)
+            if len(pearl_ids) != len(current) or set(pearl_ids) != set(current):
+                raise BadRequest("新的顺序必须恰好包含这串中的每一颗珍珠，且每颗只出现一次")
+            if list(pearl_ids) != current:
+                self._renumber(list(pearl_ids))
+                self._bump(string_id)
+
+    # ------------------------------------------------------------------ helpers
+    def _string(self, string_id: int) -> sqlite3.Row:
+        row = None
+        if isinstance(string_id, int) and not isinstance(string_id, bool):
+            row = self.conn.execute("SELECT * FROM pearl_strings WHERE id = ?",
+                                    (string_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"没有编号为 {string_id} 的珍珠串")
+        return row
+
+    def _pearl_row(self, string_id: int, pearl_id: int) -> sqlite3.Row:
+        row = None
+        if isinstance(pearl_id, int) and not isinstance(pearl_id, bool):
+            row = self.conn.execute("SELECT * FROM pearls WHERE id = ? AND string_id = ?",
+                                    (pearl_id, string_id)).fetchone()
+        if row is None:
+            raise NotFound(f"这串珍珠中没有编号为 {pearl_id} 的珍珠")
+        return row
+
+    def _ids(self, string_id: int) -> list[int]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM pearls WHERE string_id = ? ORDER BY position, id", (string_id,))]
+
+    def _renumber(self, ids: list[int]) -> None:
+        self.conn.executemany("UPDATE pearls SET position = ? WHERE id = ?",
+                              [(position, pid) for position, pid in enumerate(ids, start=1)])
+
+    def _bump(self, string_id: int, stamp: str | None = None) -> None:
+        self.conn.execute("UPDATE pearl_strings SET updated_at = ? WHERE id = ?",
+                          (stamp or _now(), string_id))
+
+    def _sections(self, doc_id: str) -> list[dict[str, Any]]:
+        return [{"ord": r["ord"], "path": json.loads(r["path"])} for r in self.conn.execute(
+            "SELECT ord, path FROM sections WHERE doc_id = ? ORDER BY ord", (doc_id,))]
+
+    def _heal(self, string_id: int, doc_id: str, sections: list[dict[str, Any]]) -> None:
+        """Re-point this document's practice pearls at their sections' current ``ord``.
+
+        After a re-import an old pearl may still hold an ``ord`` that now belongs to another
+        section; without this, adding that section would collide with the stale row. Moves that
+        would clash with each other are left out (those pearls stay as they are).
+        """
+        rows = self.conn.execute(
+            "SELECT id, section_ord, section_path FROM pearls"
+            " WHERE string_id = ? AND doc_id = ? AND section_ord != ?",
+            (string_id, doc_id, WHOLE_CASE)).fetchall()
+        current = {r["id"]: r["section_ord"] for r in rows}
+        final = dict(current)
+        for r in rows:
+            section = _resolve(sections, r["section_ord"], json.loads(r["section_path"]))
+            if section is not None:
+                final[r["id"]] = section["ord"]
+        while True:
+            counts = Counter(final.values())
+            clashing = [pid for pid, o in final.items() if counts[o] > 1 and o != current[pid]]
+            if not clashing:
+                break
+            for pid in clashing:
+                final[pid] = current[pid]
+        moved = [pid for pid in final if final[pid] != current[pid]]
+        # two steps, so that swapping ords never trips UNIQUE (string_id, doc_id, section_ord)
+        self.conn.executemany("UPDATE pearls SET section_ord = ? WHERE id = ?",
+                              [(-2 - pid, pid) for pid in moved])
+        self.conn.executemany("UPDATE pearls SET section_ord = ? WHERE id = ?",
+                              [(final[pid], pid) for pid in moved])
+
+    def _check_new(self, string_id: int, doc_id: str, section_ord: int) -> None:
+        row = self.conn.execute(
+            "SELECT section_path FROM pearls WHERE string_id = ? AND doc_id = ? AND section_ord = ?",
+            (string_id, doc_id, section_ord)).fetchone()
+        if row is None:
+            return
+        path = json.loads(row["section_path"])
+        section = None if section_ord == WHOLE_CASE else _resolve(
+            self._sections(doc_id), section_ord, path)
+        if section_ord == WHOLE_CASE or (section is not None and section["ord"] == section_ord):
+            raise BadRequest("这一颗珍珠已经在这串中")
+        label = " › ".join(path) or str(section_ord)
+        raise BadRequest(f"这串中一颗已失效的珍珠（{label}）仍占着这个段落序号；请先移除它再添加")

@@ -1,0 +1,80 @@
+/* 红线 Hongxian: small progressive enhancements. Every action also works without script. */
+(function () {
+  "use strict";
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+
+  // Copy a citation to the clipboard.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var target = document.querySelector(button.getAttribute("data-copy"));
+      if (!target || !navigator.clipboard) { return; }
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        var label = button.textContent;
+        button.textContent = "已复制";
+        setTimeout(function () { button.textContent = label; }, 1500);
+      });
+    });
+  });
+
+  // Ask before destructive actions.
+  document.querySelectorAll("[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+
+  // Print button on the handout.
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+
+  // "New pearl string" title field only when "new" is chosen.
+  document.querySelectorAll("select[data-new-title]").forEach(function (select) {
+    var field = select.form.querySelector(".new-title");
+    function sync() { if (field) { field.hidden = select.value !== "new"; } }
+    select.addEventListener("change", sync);
+    sync();
+  });
+
+  // Drag and drop reordering of pearls; the up/down buttons remain the keyboard way.
+  var list = document.querySelector("ol.pearl-editor[data-reorder-url]");
+  if (!list) { return; }
+  var dragged = null;
+  list.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest("li[data-pearl-id]");
+    if (!dragged) { return; }
+    dragged.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.getAttribute("data-pearl-id"));
+  });
+  list.addEventListener("dragover", function (event) {
+    if (!dragged) { return; }
+    event.preventDefault();
+    var over = event.target.closest("li[data-pearl-id]");
+    if (!over || over === dragged) { return; }
+    var box = over.getBoundingClientRect();
+    var after = event.clientY > box.top + box.height / 2;
+    list.insertBefore(dragged, after ? over.nextSibling : over);
+  });
+  list.addEventListener("drop", function (event) { event.preventDefault(); });
+  list.addEventListener("dragend", function () {
+    if (!dragged) { return; }
+    dragged.classList.remove("dragging");
+    dragged = null;
+    var order = Array.prototype.map.call(list.querySelectorAll("li[data-pearl-id]"), function (li) {
+      return parseInt(li.getAttribute("data-pearl-id"), 10);
+    });
+    fetch(list.getAttribute("data-reorder-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""},
+      body: JSON.stringify({order: order})
+    }).then(function (response) {
+      if (!response.ok) { throw new Error(response.status); }
+      // Reload so that numbers and the up/down buttons match the saved order.
+      window.location.reload();
+    }).catch(function () {
+      window.alert("没能保存新顺序，请刷新页面后重试。");
+    });
+  });
+})();

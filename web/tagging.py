@@ -1,0 +1,44 @@
+"""Tagging by working mode: confirm or reject a suggestion, add a mode by hand, and the review
+queue of cases whose suggestions nobody has looked at yet."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from kb.errors import BadRequest
+
+from . import get_kb, library
+from .auth import require, safe_next, viewer
+from .params import int_arg
+
+bp = Blueprint("tagging", __name__)
+DECISIONS = {"confirm": "confirmed", "reject": "rejected"}
+REVIEW_PAGE = 20
+
+
+@bp.post("/doc/<doc_id>/modes")
+@require("editor")
+def decide(doc_id: str):  # noqa: ANN201
+    form = request.form
+    decision = DECISIONS.get(form.get("decision", ""))
+    if decision is None:
+        raise BadRequest("decision 应为 confirm 或 reject")
+    ord_ = form.get("ord", "-1")
+    if not ord_.lstrip("-").isdigit():
+        raise BadRequest("ord 必须是整数")
+    kb = get_kb()
+    mode = form.get("mode", "").strip()
+    kb.decide(doc_id, mode, decision, actor=viewer().username, section_ord=int(ord_))
+    library().store.update(kb)
+    flash(f"已{'确认' if decision == 'confirmed' else '拒绝'}工作模式“{mode}”", "ok")
+    fallback = url_for("pages.document", doc_id=doc_id) + "#modes"
+    return redirect(safe_next(form.get("next")) if form.get("next") else fallback)
+
+
+@bp.get("/review")
+@require("editor")
+def review():  # noqa: ANN201
+    page = int_arg(request.args, "page", 1)
+    total, items = get_kb().review_queue(limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
+    pages = max(1, -(-total // REVIEW_PAGE))
+    return render_template("tagging/review.html", items=items, total=total, page=page, pages=pages)
