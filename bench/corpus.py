@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import multiprocessing
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -121,15 +123,38 @@ class Generator:
         text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n\n" + "\n".join(parts) + "\n"
         return f"syn-{index:06d}.md", text
 
-    def write(self, folder: Path, count: int) -> list[Path]:
+    def write(self, folder: Path, count: int, procs: int | None = None) -> None:
+        """Write documents 0 … count-1 into ``folder``, split over one process per core (each
+        document depends only on its own number, so the result is the same)."""
         folder.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for i in range(count):
-            name, text = self.document(i)
-            path = folder / name
-            path.write_text(text, encoding="utf-8")
-            paths.append(path)
-        return paths
+        if procs is None:
+            procs = (os.cpu_count() or 1) if count >= 1000 else 1
+        if procs < 2 or count < procs:
+            _write_range(self, folder, 0, count)
+            return
+        global _FORKED
+        _FORKED = self  # inherited by the forked workers, not pickled per task
+        step = -(-count // procs)
+        try:
+            with multiprocessing.get_context("fork").Pool(procs) as pool:
+                pool.starmap(_write_forked, [(folder, start, min(count, start + step))
+                                             for start in range(0, count, step)])
+        finally:
+            _FORKED = None
+
+
+_FORKED: Generator | None = None
+
+
+def _write_range(generator: Generator, folder: Path, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        name, text = generator.document(i)
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _write_forked(folder: Path, start: int, stop: int) -> None:
+    assert _FORKED is not None
+    _write_range(_FORKED, folder, start, stop)
 
 
 def peoples_daily_text() -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +21,7 @@ from .importers import is_supported, parse_bytes
 from .model import ParsedDocument
 from .pearls import PearlStrings
 from .settings import Settings, load_settings
-from .suggest import suggest_modes
+from .suggest import Suggestion, suggest_modes
 from .taxonomy import Mode, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,53 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[str], list[I
         else:
             rejected.append(IngestItem(str(path), "rejected", reason="路径不存在 (no such file or folder)"))
     return files, ignored, rejected
+
+
+Prepared = tuple[ParsedDocument, dict[int, list[Suggestion]]] | ImportRejected
+PARALLEL_FROM = 200  # files to parse; below this starting worker processes costs more than it saves
+MAX_PROCS = 4
+
+
+def suggestions_for(doc: ParsedDocument, modes: list[Mode], threshold: float) -> dict[int, list[Suggestion]]:
+    """Mode suggestions for the whole document (key -1) and for each of its practices."""
+    out = {-1: suggest_modes(doc.title + "\n" + doc.body, modes, threshold)}
+    out.update({s.ord: suggest_modes(s.text, modes, threshold) for s in doc.sections if s.is_practice})
+    return out
+
+
+def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float) -> Prepared:
+    """Parse one file and suggest its modes (no database needed: runs in worker processes)."""
+    try:
+        doc = parse_bytes(data, path)
+    except ImportRejected as exc:
+        return exc
+    return doc, suggestions_for(doc, modes, threshold)
+
+
+_JOB: tuple[list[Mode], float] | None = None  # set before forking the workers of prepare_all
+
+
+def _prepare_forked(item: tuple[Path, bytes]) -> Prepared:
+    assert _JOB is not None
+    return prepare(item[0], item[1], *_JOB)
+
+
+def prepare_all(items: list[tuple[Path, bytes]], modes: list[Mode], threshold: float,
+                procs: int | None = None) -> Iterator[Prepared]:
+    """``prepare`` over many files, in order; large batches use one process per core."""
+    if procs is None:
+        procs = min(os.cpu_count() or 1, MAX_PROCS) if len(items) >= PARALLEL_FROM else 1
+    if procs < 2 or len(items) < 2:
+        for path, data in items:
+            yield prepare(path, data, modes, threshold)
+        return
+    global _JOB
+    _JOB = (modes, threshold)
+    try:
+        with multiprocessing.get_context("fork").Pool(procs) as pool:
+            yield from pool.imap(_prepare_forked, items, chunksize=16)
+    finally:
+        _JOB = None
 
 
 class KnowledgeBase:
@@ -181,25 +230,71 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------- ingest
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
-               total: Callable[[int], None] | None = None) -> IngestReport:
-        """Import files and folders; every file is its own transaction."""
+               total: Callable[[int], None] | None = None, procs: int | None = None) -> IngestReport:
+        """Import files and folders; every file is its own transaction.
+
+        Files whose bytes were already imported from the same place are skipped unparsed. The
+        rest are parsed and their modes suggested in one worker process per core when there are
+        many (``procs``: None decides by the batch size), and written here in file order.
+        """
         started = time.perf_counter()
         files, ignored, rejected = discover(paths)
         report = IngestReport(items=list(rejected), ignored=ignored)
         if total:
             total(len(files))
         seen: dict[str, str] = {}
+        pending: list[tuple[Path, bytes, str, str]] = []  # to parse: path, bytes, digest, source
+        slots: list[IngestItem | None] = []
         for path in files:
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                report.items.append(IngestItem(str(path), "rejected", reason=f"无法读取文件：{exc.strerror}"))
+                slots.append(IngestItem(str(path), "rejected", reason=f"无法读取文件：{exc.strerror}"))
+                continue
+            digest, source = self._digest(data, path)
+            same = self._same(digest, source)
+            if same is not None:
+                slots.append(self._unchanged(same, path, seen))
+                if progress:
+                    progress(1)
             else:
-                report.items.append(self.ingest_bytes(data, path, seen=seen))
-            if progress:
-                progress(1)
+                slots.append(None)
+                pending.append((path, data, digest, source))
+        prepared = prepare_all([(p, d) for p, d, _, _ in pending], self.taxonomy().modes,
+                               self.settings.suggest_threshold, procs)
+        parsed = iter(pending)
+        try:
+            for i, slot in enumerate(slots):
+                if slot is None:
+                    path, _, digest, source = next(parsed)
+                    slots[i] = self._store(next(prepared), path, digest, source, seen)
+                    if progress:
+                        progress(1)
+        finally:
+            prepared.close()  # stops the worker processes
+        report.items.extend(item for item in slots if item is not None)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    @staticmethod
+    def _digest(data: bytes, path: Path) -> tuple[str, str]:
+        digest = hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
+        source = str(Path(path).resolve()) if Path(path).exists() else str(path)
+        return digest, source
+
+    def _same(self, digest: str, source: str) -> str | None:
+        row = self.conn.execute("SELECT id FROM documents WHERE content_hash = ? AND source_path = ?",
+                                (digest, source)).fetchone()
+        return row["id"] if row else None
+
+    def _unchanged(self, doc_id: str, path: Path, seen: dict[str, str] | None) -> IngestItem:
+        try:
+            self._check_batch(doc_id, path, seen)
+        except ImportRejected as exc:
+            return IngestItem(str(path), "rejected", reason=exc.message, line=exc.line)
+        if seen is not None:
+            seen[doc_id] = str(path)
+        return IngestItem(str(path), "unchanged", doc_id=doc_id)
 
     def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None) -> IngestItem:
         """Import one file's contents. Rejections change nothing.
@@ -207,29 +302,33 @@ class KnowledgeBase:
         A file already imported from the same place with the same bytes is skipped without being
         parsed; otherwise it is parsed and skipped only if its document is stored with these bytes.
         """
-        digest = hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
-        source = str(Path(path).resolve()) if Path(path).exists() else str(path)
-        same = self.conn.execute("SELECT id FROM documents WHERE content_hash = ? AND source_path = ?",
-                                 (digest, source)).fetchone()
+        digest, source = self._digest(data, path)
+        same = self._same(digest, source)
+        if same is not None:
+            return self._unchanged(same, path, seen)
+        prepared = prepare(path, data, self.taxonomy().modes, self.settings.suggest_threshold)
+        return self._store(prepared, path, digest, source, seen)
+
+    def _store(self, prepared: Prepared, path: Path, digest: str, source: str,
+               seen: dict[str, str] | None) -> IngestItem:
+        """Write one parsed file (or report why it was rejected)."""
         try:
-            if same:
-                doc_id, status = same["id"], "unchanged"
-                self._check_batch(doc_id, path, seen)
+            if isinstance(prepared, ImportRejected):
+                raise prepared
+            doc, suggestions = prepared
+            self._check_modes(doc, path)
+            self._check_batch(doc.id, path, seen)
+            stored = self.conn.execute("SELECT content_hash FROM documents WHERE id = ?",
+                                       (doc.id,)).fetchone()
+            if stored and stored["content_hash"] == digest:
+                status = "unchanged"
             else:
-                doc = parse_bytes(data, path)
-                self._check_modes(doc, path)
-                self._check_batch(doc.id, path, seen)
-                stored = self.conn.execute("SELECT content_hash FROM documents WHERE id = ?",
-                                           (doc.id,)).fetchone()
-                if stored and stored["content_hash"] == digest:
-                    doc_id, status = doc.id, "unchanged"
-                else:
-                    doc_id, status = doc.id, self._write(doc, source, digest)
+                status = self._write(doc, source, digest, suggestions)
         except ImportRejected as exc:
             return IngestItem(str(path), "rejected", reason=exc.message, line=exc.line)
         if seen is not None:
-            seen[doc_id] = str(path)
-        return IngestItem(str(path), status, doc_id=doc_id)
+            seen[doc.id] = str(path)
+        return IngestItem(str(path), status, doc_id=doc.id)
 
     @staticmethod
     def _check_batch(doc_id: str, path: Path, seen: dict[str, str] | None) -> None:
@@ -244,14 +343,9 @@ class KnowledgeBase:
                 f"未知的工作模式：{'、'.join(unknown)}（可用：{'、'.join(known) or '无，请先载入分类文件'}）",
                 path=str(path))
 
-    def _write(self, doc: ParsedDocument, source: str, digest: str) -> str:
+    def _write(self, doc: ParsedDocument, source: str, digest: str,
+               suggestions: dict[int, list[Suggestion]]) -> str:
         conn = self.conn
-        modes = self.taxonomy().modes
-        threshold = self.settings.suggest_threshold
-        doc_suggestions = suggest_modes(doc.title + "\n" + doc.body, modes, threshold)
-        practice_suggestions = {
-            s.ord: suggest_modes(s.text, modes, threshold) for s in doc.sections if s.is_practice
-        }
         stamp = now()
         with store.transaction(conn):
             rev = store.next_rev(conn)
@@ -289,9 +383,8 @@ class KnowledgeBase:
                     " VALUES (?, -1, ?, 'confirmed', ?, ?)", (doc.id, mode, IMPORT_ACTOR, stamp))
                 if cur.rowcount:
                     self._history(doc.id, -1, mode, "confirmed", IMPORT_ACTOR, stamp)
-            self._store_suggestions(doc.id, -1, doc_suggestions, stamp)
-            for ord_, suggestions in practice_suggestions.items():
-                self._store_suggestions(doc.id, ord_, suggestions, stamp)
+            for ord_, found in suggestions.items():
+                self._store_suggestions(doc.id, ord_, found, stamp)
             conn.execute("DELETE FROM tombstones WHERE doc_id = ?", (doc.id,))
         return "updated" if exists else "added"
 

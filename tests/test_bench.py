@@ -50,3 +50,11 @@ def test_query_set_covers_every_kind(generator, tmp_path):
     assert kinds == {"frequent", "medium", "rare", "two words", "three or four words", "phrase",
                      "with mode filter"}
     assert make_queries(folder, sorted(generator.vocab.signals)) == queries
+
+
+def test_parallel_writing_gives_the_same_corpus(generator, tmp_path):
+    generator.write(tmp_path / "one", 30, procs=1)
+    generator.write(tmp_path / "two", 30, procs=2)
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
+    assert len(one) == 30 and one == two

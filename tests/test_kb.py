@@ -170,3 +170,21 @@ def test_failed_write_leaves_nothing_behind(kb, tmp_path, monkeypatch):
         kb.ingest([tmp_path / "a.md"])
     monkeypatch.undo()
     assert kb.document("t-001") == before
+
+
+def test_parallel_ingest_stores_the_same_as_serial(tmp_path):
+    """Large batches are parsed in worker processes; the knowledge base must not differ."""
+    from kb.service import KnowledgeBase
+    from kb.settings import CHECKOUT, load_settings
+
+    corpus = CHECKOUT / "corpus" / "docs"
+    stored = []
+    for procs in (1, 2):
+        with KnowledgeBase(load_settings(data_dir=tmp_path / str(procs), environ={})) as kb:
+            report = kb.ingest([corpus], procs=procs)
+            assert report.counts()["added"] == 32 and report.counts()["rejected"] == 0
+            stored.append([{k: v for k, v in kb.document(i).items() if k not in ("created_at", "updated_at")}
+                           for i in kb.all_ids()])
+            again = kb.ingest([corpus], procs=procs)
+            assert again.counts()["unchanged"] == 32
+    assert stored[0] == stored[1]

@@ -81,10 +81,6 @@ def admin(app):
     return login(app, "admin")
 
 
-def kb_of(library):
-    return library.kb()
-
-
 # ----------------------------------------------------------------------------- login and setup
 @pytest.mark.parametrize("url", ["/", "/search?q=党建", "/doc/hx-sample-001", "/modes", "/review",
                                  "/import", "/admin/users"])
@@ -411,6 +407,7 @@ def test_curator_builds_annotates_reorders_and_publishes(editor, anon, library):
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
     assert 'href="javascript' not in html
     assert "<h4>导读</h4>" in html
+    assert '<meta name="description" content="文化是纽带 导读 [坏链接](javascript:alert(1))">' in html
     data = anon.get(f"/api/pearls/{string_id}").get_json()
     assert [p["id"] for p in data["pearls"]] == [first, third, second]
     assert all(p["citation"].endswith(".") and "[R]" in p["citation"] for p in data["pearls"])
@@ -462,9 +459,17 @@ def test_adding_to_a_new_string_from_a_search_result(editor, library):
     assert mine and mine[0]["pearl_count"] == 1
 
 
-def test_bad_pearl_requests(editor):
+def test_bad_pearl_requests(editor, library):
     string_id = _new_string(editor, "坏请求")
     assert post(editor, "/pearls/add", {"doc_id": "no-such", "string_id": string_id}).status_code == 404
+    def strings() -> int:
+        with library.kb() as kb:
+            return len(kb.pearls.summaries(owner="editor"))
+
+    before = strings()
+    assert post(editor, "/pearls/add", {"doc_id": "no-such", "string_id": "new", "new_title": "孤儿"}).status_code == 404
+    assert post(editor, "/pearls/add", {"doc_id": "hx-sample-001", "ord": "9999", "string_id": "new"}).status_code == 400
+    assert strings() == before  # no empty string left behind
     assert post(editor, "/pearls/add", {"doc_id": "hx-sample-001", "string_id": ""}).status_code == 400
     assert post(editor, "/pearls/add", {"doc_id": "hx-sample-001", "ord": "9999",
                                         "string_id": string_id}).status_code == 400

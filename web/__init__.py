@@ -95,9 +95,10 @@ def create_app(config: dict[str, object] | None = None, library: Library | None 
     app.teardown_appcontext(_close_kb)
     app.before_request(_gate)
     app.context_processor(_template_globals)
-    from .markdown import render_markdown
+    from .markdown import markdown_excerpt, render_markdown
 
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(markdown_excerpt, "excerpt")
     app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(KbError, _kb_error)
     app.register_error_handler(CSRFError, _csrf_error)

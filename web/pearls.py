@@ -113,6 +113,9 @@ def add():  # noqa: ANN201
     doc_id = form.get("doc_id", "")
     ord_ = int_arg(form, "ord", -1, minimum=-1)
     target = form.get("string_id", "")
+    doc = kb.document(doc_id)  # check the pearl before anything is created for it
+    if ord_ != -1 and all(section["ord"] != ord_ for section in doc["sections"]):
+        raise BadRequest(f"案例 {doc_id} 没有第 {ord_} 节")
     if target == "new":
         title = form.get("new_title", "").strip() or "未命名的一串珍珠"
         string_id = kb.pearls.create(viewer().username, title)
