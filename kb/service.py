@@ -110,28 +110,51 @@ def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float) -> Pre
     return doc, suggestions_for(doc, modes, threshold)
 
 
+def read_and_prepare(path: Path, modes: list[Mode], threshold: float) -> tuple[str | None, Prepared]:
+    """(digest of the bytes read, prepared document) for one file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, ImportRejected(f"无法读取文件：{exc.strerror}", path=str(path))
+    return digest_of(data), prepare(path, data, modes, threshold)
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
+
+
 _JOB: tuple[list[Mode], float] | None = None  # set before forking the workers of prepare_all
+BATCH = 256  # files handed to the workers at a time: bounds what waits in memory
 
 
-def _prepare_forked(item: tuple[Path, bytes]) -> Prepared:
+def _prepare_forked(path: Path) -> tuple[str | None, Prepared]:
     assert _JOB is not None
-    return prepare(item[0], item[1], *_JOB)
+    return read_and_prepare(path, *_JOB)
 
 
-def prepare_all(items: list[tuple[Path, bytes]], modes: list[Mode], threshold: float,
-                procs: int | None = None) -> Iterator[Prepared]:
-    """``prepare`` over many files, in order; large batches use one process per core."""
+def prepare_all(paths: list[Path], modes: list[Mode], threshold: float,
+                procs: int | None = None) -> Iterator[tuple[str | None, Prepared]]:
+    """``read_and_prepare`` over many files, in order; large batches use one process per core.
+
+    Workers read the files themselves and the results come back a batch at a time, so memory
+    stays flat however many files there are.
+    """
     if procs is None:
-        procs = min(os.cpu_count() or 1, MAX_PROCS) if len(items) >= PARALLEL_FROM else 1
-    if procs < 2 or len(items) < 2:
-        for path, data in items:
-            yield prepare(path, data, modes, threshold)
+        procs = min(os.cpu_count() or 1, MAX_PROCS) if len(paths) >= PARALLEL_FROM else 1
+    if procs < 2 or len(paths) < 2:
+        for path in paths:
+            yield read_and_prepare(path, modes, threshold)
         return
     global _JOB
     _JOB = (modes, threshold)
     try:
         with multiprocessing.get_context("fork").Pool(procs) as pool:
-            yield from pool.imap(_prepare_forked, items, chunksize=16)
+            batches = [paths[start:start + BATCH] for start in range(0, len(paths), BATCH)]
+            running = pool.map_async(_prepare_forked, batches[0], chunksize=8)
+            for following in [*batches[1:], None]:  # the next batch is parsed while this one is written
+                upcoming = pool.map_async(_prepare_forked, following, chunksize=8) if following else None
+                yield from running.get()
+                running = upcoming
     finally:
         _JOB = None
 
@@ -243,7 +266,7 @@ class KnowledgeBase:
         if total:
             total(len(files))
         seen: dict[str, str] = {}
-        pending: list[tuple[Path, bytes, str, str]] = []  # to parse: path, bytes, digest, source
+        pending: list[tuple[Path, str]] = []  # to parse: path, source
         slots: list[IngestItem | None] = []
         for path in files:
             try:
@@ -259,15 +282,17 @@ class KnowledgeBase:
                     progress(1)
             else:
                 slots.append(None)
-                pending.append((path, data, digest, source))
-        prepared = prepare_all([(p, d) for p, d, _, _ in pending], self.taxonomy().modes,
+                pending.append((path, source))
+        prepared = prepare_all([p for p, _ in pending], self.taxonomy().modes,
                                self.settings.suggest_threshold, procs)
         parsed = iter(pending)
         try:
             for i, slot in enumerate(slots):
                 if slot is None:
-                    path, _, digest, source = next(parsed)
-                    slots[i] = self._store(next(prepared), path, digest, source, seen)
+                    path, source = next(parsed)
+                    digest, result = next(prepared)  # the digest of the bytes the worker parsed
+                    slots[i] = (IngestItem(str(path), "rejected", reason=result.message)
+                                if digest is None else self._store(result, path, digest, source, seen))
                     if progress:
                         progress(1)
         finally:
@@ -278,9 +303,8 @@ class KnowledgeBase:
 
     @staticmethod
     def _digest(data: bytes, path: Path) -> tuple[str, str]:
-        digest = hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
         source = str(Path(path).resolve()) if Path(path).exists() else str(path)
-        return digest, source
+        return digest_of(data), source
 
     def _same(self, digest: str, source: str) -> str | None:
         row = self.conn.execute("SELECT id FROM documents WHERE content_hash = ? AND source_path = ?",
