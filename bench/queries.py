@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from bench.documents import read_folder
+from bench.documents import read_markdown
 
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 
@@ -16,9 +16,10 @@ _CJK = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 def make_queries(corpus: Path, modes: list[str], seed: int = 7, sample: int = 400) -> list[dict]:
     import rjieba
 
-    docs = list(read_folder(corpus))
+    paths = sorted(corpus.glob("*.md"))  # the order read_folder uses
     rng = random.Random(seed)
-    picked = docs if len(docs) <= sample else rng.sample(docs, sample)
+    chosen = paths if len(paths) <= sample else rng.sample(paths, sample)
+    picked = [read_markdown(path) for path in chosen]  # only the sample is parsed
     df: Counter[str] = Counter()
     adjacent: list[tuple[str, str]] = []
     for doc in picked:
