@@ -94,10 +94,11 @@ PARALLEL_FROM = 200  # files to parse; below this starting worker processes cost
 MAX_PROCS = 4
 
 
-def suggestions_for(doc: ParsedDocument, modes: list[Mode], threshold: float) -> dict[int, list[Suggestion]]:
-    """Mode suggestions for the whole document (key -1) and for each of its practices."""
-    out = {-1: suggest_modes(doc.title + "\n" + doc.body, modes, threshold)}
-    out.update({s.ord: suggest_modes(s.text, modes, threshold) for s in doc.sections if s.is_practice})
+def suggestions_for(title: str, body: str, practices: Iterable[tuple[int, str]], modes: list[Mode],
+                    threshold: float) -> dict[int, list[Suggestion]]:
+    """Mode suggestions for the whole document (key -1) and for each practice (``ord``, text)."""
+    out = {-1: suggest_modes(title + "\n" + body, modes, threshold)}
+    out.update({ord_: suggest_modes(text, modes, threshold) for ord_, text in practices})
     return out
 
 
@@ -107,7 +108,8 @@ def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float) -> Pre
         doc = parse_bytes(data, path)
     except ImportRejected as exc:
         return exc
-    return doc, suggestions_for(doc, modes, threshold)
+    practices = [(section.ord, section.text) for section in doc.sections if section.is_practice]
+    return doc, suggestions_for(doc.title, doc.body, practices, modes, threshold)
 
 
 def read_and_prepare(path: Path, modes: list[Mode], threshold: float) -> tuple[str | None, Prepared]:
@@ -441,9 +443,8 @@ class KnowledgeBase:
                 continue
             practices = self.conn.execute(
                 "SELECT ord, text FROM sections WHERE doc_id = ? AND is_practice = 1", (doc_id,)).fetchall()
-            fresh = {-1: suggest_modes(row["title"] + "\n" + row["body"], modes, threshold)}
-            for p in practices:
-                fresh[p["ord"]] = suggest_modes(p["text"], modes, threshold)
+            fresh = suggestions_for(row["title"], row["body"], [(p["ord"], p["text"]) for p in practices],
+                                    modes, threshold)
             decided = {(r["section_ord"], r["mode"]) for r in self.conn.execute(
                 "SELECT section_ord, mode FROM tags WHERE doc_id = ? AND status != 'suggested'", (doc_id,))}
             wanted = sorted((o, s.mode, round(s.score, 6)) for o, items in fresh.items() for s in items

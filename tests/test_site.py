@@ -12,19 +12,13 @@ import re
 from urllib.parse import unquote
 
 import pytest
+from conftest import CORPUS, make_settings
 from werkzeug.test import EnvironBuilder
 
 from indexer.library import Library
-from kb.settings import CHECKOUT, load_settings
 from web import create_app
 
-CORPUS = CHECKOUT / "corpus" / "docs"
-
 PASSWORD = "password-123"
-
-
-def make_settings(data_dir, **overrides):
-    return load_settings(data_dir=data_dir, overrides=overrides, environ={})
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from kb.citation import cite
-from kb.errors import BadRequest, NotFound
+from kb.errors import BadRequest
 from kb.pearls import can_view
 
 from . import get_kb, library, public
 from .auth import viewer
 from .params import search_params
+from .pearls import visible_string
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -57,9 +58,7 @@ def pearls():  # noqa: ANN201
 @bp.get("/pearls/<int:string_id>")
 @public
 def pearl_string(string_id: int):  # noqa: ANN201
-    string = get_kb().pearls.get(string_id)
-    if not can_view(string, viewer()):
-        raise NotFound("没有这串珍珠，或它还是草稿")
+    string = visible_string(string_id)
     for pearl in string["pearls"]:
         pearl["citation"] = cite(pearl["doc"]) if pearl["doc"] else None
     return jsonify(string)

@@ -19,7 +19,8 @@ from .params import int_arg
 bp = Blueprint("pearls", __name__, url_prefix="/pearls")
 
 
-def _visible(string_id: int) -> dict:
+def visible_string(string_id: int) -> dict:
+    """The string, if the viewer may see it; a draft is NotFound to everyone else."""
     string = get_kb().pearls.get(string_id)
     if not can_view(string, viewer()):
         # A draft is not acknowledged to strangers: same answer as a missing one.
@@ -28,10 +29,8 @@ def _visible(string_id: int) -> dict:
 
 
 def _editable(string_id: int) -> dict:
-    string = get_kb().pearls.get(string_id)
+    string = visible_string(string_id)
     if not can_edit(string, viewer()):
-        if not can_view(string, viewer()):
-            raise NotFound("没有这串珍珠，或它还是草稿")
         raise Forbidden("只有这串珍珠的编者或管理员可以修改它")
     return string
 
@@ -74,7 +73,7 @@ def create():  # noqa: ANN201
 @bp.get("/<int:string_id>")
 @public
 def view(string_id: int):  # noqa: ANN201
-    string = _visible(string_id)
+    string = visible_string(string_id)
     return render_template("pearls/view.html", string=string, citations=_citations(string),
                            editable=can_edit(string, viewer()))
 
@@ -82,7 +81,7 @@ def view(string_id: int):  # noqa: ANN201
 @bp.get("/<int:string_id>/print")
 @public
 def handout(string_id: int):  # noqa: ANN201
-    string = _visible(string_id)
+    string = visible_string(string_id)
     return render_template("pearls/print.html", string=string, citations=_citations(string))
 
 
