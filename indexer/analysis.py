@@ -1,6 +1,12 @@
 """The one analyzer: fold → segment → (sub-words) → drop punctuation, with exact offsets.
 
-Positions are sequential (one per kept word, plus a gap at punctuation so that phrases do not
+Two representations of the same folded text: **words** (jieba with our dictionary, for matching,
+phrases and highlighting) and **character bigrams** of every run of Chinese characters (for
+recall that does not depend on the dictionary: a word the dictionary does not know, or splits
+differently, still meets its characters). Bigrams only rank and widen matching; highlights come
+from word tokens, so they stay exact.
+
+Positions are sequential (one per kept word, plus a gap at a sentence end 。！？； so that phrases do not
 match across a sentence break); sub-words of a long word (凝聚力工程 inside 凝聚力工程学会) share
 their parent's position, as synonyms do in other engines. Offsets index the original text,
 because folding never changes the length. The same token stream serves indexing, query
@@ -22,8 +28,10 @@ from kb.settings import Settings
 from .segment import Segmenter, get_segmenter
 from .synonyms import Synonyms
 
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "3"
 _WORD = re.compile(r"\w")
+_SENTENCE_END = frozenset("。！？；!?;…")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,12 @@ class Token:
 
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def _breaks(word: str) -> bool:
+    """A sentence end: phrases do not match across it (but they do across 、，：and quotes,
+    so "讲文明树新风" finds 讲文明、树新风 and “讲文明，树新风”)."""
+    return any(ch in _SENTENCE_END for ch in word)
 
 
 def _keep(word: str) -> bool:
@@ -63,7 +77,7 @@ class Analyzer:
         gap = False
         for word, start, end in self.segmenter.tokenize(normalize(text)):
             if not _keep(word):
-                gap = gap or (bool(out) and not word.isspace())
+                gap = gap or (bool(out) and _breaks(word))
                 continue
             if gap:
                 pos += 1
@@ -86,7 +100,7 @@ class Analyzer:
         pieces = self._pieces
         for word, _start, _end in self.segmenter.tokenize(normalize(text)):
             if not _keep(word):
-                gap = gap or (seen and not word.isspace())
+                gap = gap or (seen and _breaks(word))
                 continue
             if gap:
                 pos += 1
@@ -123,6 +137,44 @@ class Analyzer:
                     seen.add(piece)
                     out.append((piece, i))
         return tuple(out)
+
+    def grams(self, text: str) -> dict[str, int]:
+        """Character bigrams of every run of two or more Chinese characters, with their counts."""
+        out: dict[str, int] = {}
+        get = out.get
+        for run in _CJK_RUN.findall(normalize(text)):
+            for i in range(len(run) - 1):
+                gram = run[i : i + 2]
+                out[gram] = get(gram, 0) + 1
+        return out
+
+    def word_grams(self, word: str) -> list[str]:
+        """The distinct character bigrams of one (folded) query word, in order."""
+        return list(dict.fromkeys(g for run in _CJK_RUN.findall(word)
+                                  for g in (run[i : i + 2] for i in range(len(run) - 1))))
+
+    def parts(self, word: str) -> tuple[str, ...]:
+        """The dictionary words a long word is made of: the cover of ``word`` by its sub-words
+        with the most characters covered, then the finest (快递行业党建 → 快递, 行业, 党建).
+        Empty when the word has no cover of two or more pieces."""
+        n = len(word)
+        if n < 3 or not _is_cjk(word[0]):
+            return ()
+        starting: dict[int, list[str]] = {}
+        for size in range(2, n):
+            for at in range(n - size + 1):
+                if self.segmenter.is_word(word[at : at + size]):
+                    starting.setdefault(at, []).append(word[at : at + size])
+        # best[i] = (characters covered, pieces, chosen pieces) for word[i:]
+        best: list[tuple[int, int, tuple[str, ...]]] = [(0, 0, ())] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            options = [best[i + 1]]
+            for piece in starting.get(i, ()):
+                covered, count, chosen = best[i + len(piece)]
+                options.append((covered + len(piece), count + 1, (piece, *chosen)))
+            best[i] = max(options, key=lambda o: (o[0], o[1]))
+        chosen = best[0][2]
+        return chosen if len(chosen) >= 2 else ()
 
     def terms(self, text: str) -> list[str]:
         """The words of a query string, in order, without sub-words."""

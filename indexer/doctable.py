@@ -86,6 +86,23 @@ class DocTable:
         self.date_order = np.array(sorted(range(self.size), key=lambda i: dates[i], reverse=True),
                                    dtype=np.int64)
         self._facets = [_Facet(name, self.meta) for name in FACETS]
+        self._lengths()
+
+    def _lengths(self, b: float = 0.75) -> None:
+        """BM25's length normalisation per document (1 - b + b·length/average), from the
+        character lengths stored with each document's metadata."""
+        title = np.array([len(m.get("title") or "") for m in self.meta], dtype=np.float64)
+        text = np.array([m.get("length") or 0 for m in self.meta], dtype=np.float64)
+
+        def norm(lengths: np.ndarray) -> np.ndarray:
+            avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+            return 1 - b + b * lengths / avg
+
+        self.title_norm = norm(title)
+        self.text_norm = norm(text)
+        self.gram_norm = norm(title + text)
+        sections = max(1, self.entries - self.size)
+        self.avg_section_length = max(1.0, float(text.sum()) / sections)
 
     def _check_layout(self, reader) -> None:  # noqa: ANN001
         """Verify the entry order on a sample; rebuild the map from stored fields if it fails."""

@@ -22,6 +22,7 @@ def match_spans(text: str, analyzer: Analyzer, terms: set[str], phrases: list[st
     spans = [(t.start, t.end) for t in analyzer.tokens(text) if t.text in terms] if terms else []
     if phrases:
         folded = normalize(text)
+        words = None
         for phrase in phrases:
             key = normalize(phrase)
             if not key:
@@ -30,6 +31,10 @@ def match_spans(text: str, analyzer: Analyzer, terms: set[str], phrases: list[st
             while start >= 0:  # overlapping occurrences too (哈哈 in 哈哈哈)
                 spans.append((start, start + len(key)))
                 start = folded.find(key, start + 1)
+            sequence = analyzer.terms(phrase)
+            if len(sequence) > 1:  # the phrase's words in a row, across 、，and quotes
+                words = words if words is not None else analyzer.tokens(text, subwords=False)
+                spans.extend(_sequences(words, sequence))
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -38,6 +43,17 @@ def match_spans(text: str, analyzer: Analyzer, terms: set[str], phrases: list[st
         else:
             merged.append((start, end))
     return merged
+
+
+def _sequences(words: list, sequence: list[str]) -> list[tuple[int, int]]:
+    """Spans of ``sequence`` as consecutive word positions in ``words`` (analyzer tokens)."""
+    out = []
+    n = len(sequence)
+    for i in range(len(words) - n + 1):
+        if words[i].text == sequence[0] and all(
+                words[i + k].text == sequence[k] and words[i + k].pos == words[i].pos + k for k in range(1, n)):
+            out.append((words[i].start, words[i + n - 1].end))
+    return out
 
 
 def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:

@@ -78,16 +78,53 @@ def doc_meta(doc: dict) -> dict[str, object]:
     }
 
 
-def entries(doc: dict) -> list[dict[str, object]]:
-    """The index entries of one document, in order: the document, then each of its sections.
+def heading_targets(sections: list[dict]) -> dict[int, int]:
+    """Where each heading-only section goes: its first descendant with text, else the nearest
+    ancestor with text. Sections with no such place are left out."""
+    by_ord = {s["ord"]: s for s in sections}
 
+    def descends(child: dict, ancestor: int) -> bool:
+        parent = child.get("parent")
+        while parent is not None and parent in by_ord:
+            if parent == ancestor:
+                return True
+            parent = by_ord[parent].get("parent")
+        return False
+
+    out: dict[int, int] = {}
+    for s in sections:
+        if s["text"]:
+            continue
+        target = next((c["ord"] for c in sections if c["text"] and c["ord"] > s["ord"]
+                       and descends(c, s["ord"])), None)
+        parent = s.get("parent")
+        while target is None and parent is not None and parent in by_ord:
+            if by_ord[parent]["text"]:
+                target = parent
+            parent = by_ord[parent].get("parent")
+        if target is not None:
+            out[s["ord"]] = target
+    return out
+
+
+def entries(doc: dict) -> list[dict[str, object]]:
+    """The index entries of one document, in order: the document, then each section with text.
+
+    A heading-only section gets no entry of its own: its heading is indexed with the section it
+    folds into (:func:`heading_targets`), so it is never a hit that repeats its child's text.
     Search relies on the order (a section belongs to the nearest document entry before it), so
     the entries of one document are always added together, in one writer.
     """
     meta = doc_meta(doc)
+    sections = [s for s in doc["sections"] if s["text"] or s["heading"]]
+    folded: dict[int, list[str]] = {}
+    for ord_, target in heading_targets(sections).items():
+        folded.setdefault(target, []).append(next(s["heading"] for s in sections if s["ord"] == ord_))
+    with_text = [s for s in sections if s["text"]]
+    meta["length"] = sum(len(s["text"]) + len(s["heading"]) for s in sections)
     document: dict[str, object] = {
         "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
-        "title": doc["title"],
+        "title": doc["title"], "gram": doc["title"],
         "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
         "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
         "domain": ",".join(normalize(d) for d in doc["domain"]),
@@ -101,10 +138,11 @@ def entries(doc: dict) -> list[dict[str, object]]:
         document["unit"] = normalize(doc["unit"])
         document["unit_text"] = doc["unit"]
     out = [document]
-    for s in doc["sections"]:
-        if s["text"] or s["heading"]:  # a section's own heading is indexed; its path is stored
-            out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
-                        "section": s["heading"], "_stored_section": s["path_label"], "body": s["text"]})
+    for s in with_text:
+        heading = "\n".join([*folded.get(s["ord"], []), s["heading"]]).strip()
+        out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
+                    "section": heading, "_stored_section": s["path_label"], "body": s["text"],
+                    "gram": heading + "\n" + s["text"]})
     return out
 
 

@@ -13,6 +13,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
 
 
 def _matcher_ids(matcher) -> np.ndarray:  # noqa: ANN001 - a whoosh Matcher
@@ -27,6 +28,53 @@ def _matcher_ids(matcher) -> np.ndarray:  # noqa: ANN001 - a whoosh Matcher
     if not matcher.is_active():
         return _EMPTY
     return np.fromiter(matcher.all_ids(), dtype=np.int64)
+
+
+def _matcher_items(matcher) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001 - a whoosh Matcher
+    if isinstance(matcher, W3LeafMatcher):
+        ids, weights = [], []
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._weights is None:
+                matcher._read_weights()
+            ids.append(np.asarray(matcher._ids[matcher._i:], dtype=np.int64))
+            weights.append(np.asarray(matcher._weights[matcher._i:], dtype=np.float64))
+            matcher._next_block()
+        if not ids:
+            return _EMPTY, _EMPTY_F
+        return np.concatenate(ids), np.concatenate(weights)
+    pairs = []
+    while matcher.is_active():
+        pairs.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    if not pairs:
+        return _EMPTY, _EMPTY_F
+    return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.float64)
+
+
+def term_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Sorted numbers of the live entries that hold ``text`` in ``fieldname``, and the term's
+    weight (its frequency) in each."""
+    out_ids, out_weights = [], []
+    for leaf, offset in reader.leaf_readers():
+        try:
+            matcher = leaf.postings(fieldname, text)
+        except TermNotFound:
+            continue
+        deleted = None
+        if isinstance(matcher, FilterMatcher):
+            deleted, matcher = matcher._ids, matcher.child
+        ids, weights = _matcher_items(matcher)
+        if deleted:
+            keep = ~np.isin(ids, np.fromiter(deleted, dtype=np.int64))
+            ids, weights = ids[keep], weights[keep]
+        if len(ids):
+            out_ids.append(ids + offset)
+            out_weights.append(weights)
+    if not out_ids:
+        return _EMPTY, _EMPTY_F
+    return np.concatenate(out_ids), np.concatenate(out_weights)
 
 
 def term_ids(reader, fieldname: str, text: str) -> np.ndarray:  # noqa: ANN001 - a whoosh IndexReader

@@ -2,8 +2,10 @@
 
     会所文化 "楼宇党建" -农村 服务联盟 OR 服务网络 mode:文化嵌入型 region:临江区 year:2019..2021
 
-Adjacent clauses must all match (AND); ``OR`` (or ``|``) between two clauses makes either do;
-``-`` before a clause excludes documents that contain it. Filters take ``field:value`` or
+Best match: a document matches when it holds any of the words, and documents holding all of them
+come first, then those holding most of them. ``+`` before a clause requires it; ``OR`` (or ``|``)
+between two clauses makes them one alternative; ``-`` before a clause excludes documents that
+contain it. Filters take ``field:value`` or
 ``field:"value with spaces"``; field names have Chinese aliases (模式 领域 地区 年份 类型 单位 标题).
 Errors name the offending part and the valid choices.
 """
@@ -36,6 +38,7 @@ class Clause:
     text: str
     phrase: bool = False
     field: str | None = None  # "title" restricts a text clause to titles
+    required: bool = False  # written with a leading +
 
 
 @dataclass
@@ -51,19 +54,25 @@ class ParsedQuery:
     def clauses(self) -> list[Clause]:
         return [c for g in self.groups for c in g]
 
+    @staticmethod
+    def required(group: list[Clause]) -> bool:
+        """A group is required when its clause was written with a leading +."""
+        return any(c.required for c in group)
 
-def _lex(text: str) -> list[tuple[str, str, bool]]:
-    """Split into (kind, value, negated): kind is "word", "phrase", "or" or "field:<name>"."""
-    out: list[tuple[str, str, bool]] = []
+
+def _lex(text: str) -> list[tuple[str, str, bool | str]]:
+    """Split into (kind, value, sign): kind is "word", "phrase", "or" or "field:<name>"; sign is
+    False, True (a leading -) or "+" (a leading +)."""
+    out: list[tuple[str, str, bool | str]] = []
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch.isspace():
             i += 1
             continue
-        negated = False
-        if ch in "-－" and i + 1 < n and not text[i + 1].isspace():
-            negated = True
+        negated: bool | str = False
+        if ch in "-－+＋" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] not in "-－+＋":
+            negated = True if ch in "-－" else "+"
             i += 1
             ch = text[i]
         if ch in _QUOTES:
@@ -92,7 +101,7 @@ def _lex(text: str) -> list[tuple[str, str, bool]]:
             if not value.strip():
                 raise QueryError(f"字段 {name} 后面缺少要筛选的值", fragment=word)
             out.append((f"field:{canonical}", value.strip(), negated))
-        elif word in ("OR", "|", "或") and not negated:
+        elif word in ("OR", "|", "或") and negated is False:
             out.append(("or", word, False))
         else:
             out.append(("word", word, negated))
@@ -110,7 +119,8 @@ def parse_query(text: str) -> ParsedQuery:
     if len(tokens) > MAX_CLAUSES:
         raise QueryError(f"检索条件太多（{len(tokens)} 个，最多 {MAX_CLAUSES}）")
     pending_or = False
-    for index, (kind, value, negated) in enumerate(tokens):
+    for index, (kind, value, sign) in enumerate(tokens):
+        negated, required = sign is True, sign == "+"
         if kind == "or":
             if not parsed.groups or pending_or or index == len(tokens) - 1:
                 raise QueryError("OR 的两边都需要检索词，例如：服务联盟 OR 服务网络", fragment=value)
@@ -119,8 +129,10 @@ def parse_query(text: str) -> ParsedQuery:
         if kind.startswith("field:"):
             name = kind[6:]
             if name == "title":
-                clause = Clause(value, phrase=False, field="title")
+                clause = Clause(value, phrase=False, field="title", required=required)
             else:
+                if required:
+                    raise QueryError(f"筛选条件本来就是必须满足的，不用加 +：{value}", fragment=value)
                 if pending_or:
                     raise QueryError("OR 不能连接筛选条件", fragment=value)
                 if negated:
@@ -134,12 +146,14 @@ def parse_query(text: str) -> ParsedQuery:
                 if pending_or:
                     raise QueryError("OR 的两边都需要检索词，例如：服务联盟 OR 服务网络", fragment='""')
                 continue
-            clause = Clause(value, phrase=kind == "phrase")
+            clause = Clause(value, phrase=kind == "phrase", required=required)
         if negated:
             if pending_or:
                 raise QueryError("排除条件（-）不能和 OR 连用", fragment=value)
             parsed.negated.append(clause)
         elif pending_or:
+            if required:
+                raise QueryError("必须条件（+）不能和 OR 连用", fragment=value)
             parsed.groups[-1].append(clause)
             pending_or = False
         else:

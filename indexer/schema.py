@@ -23,7 +23,7 @@ _active: dict[str, Analyzer] = {}
 
 TITLE_BOOST = 3.0
 SECTION_BOOST = 1.5
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 def activate(analyzer: Analyzer) -> None:
@@ -56,6 +56,18 @@ class PackedPositions(formats.Positions):
         packed = array("I")
         packed.frombytes(valuestring[_INT_SIZE:])
         return packed.tolist()
+
+
+class GramCounts(formats.Existence):
+    """Character bigrams with their counts as weights, and nothing else: no positions, no value
+    bytes (the bigram field ranks and widens matching; phrases and highlights use words)."""
+
+    def word_values(self, value, analyzer, **kwargs):  # noqa: ANN001, ANN201
+        fb = self.field_boost
+        return [(gram, count, count * fb, b"") for gram, count in _analyzer().grams(value).items()]
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return 1
 
 
 def _analyzer() -> Analyzer:
@@ -102,6 +114,12 @@ def _text(boost: float = 1.0, stored: bool = True) -> fields.TEXT:
     return field
 
 
+def _grams() -> fields.TEXT:
+    field = fields.TEXT(analyzer=HongxianTokenizer("grams"), stored=False, phrase=False)
+    field.format = GramCounts()
+    return field
+
+
 def make_schema() -> fields.Schema:
     """Document entries carry the title and every filterable field; section entries only their
     heading path and text (nothing else is indexed for them, to keep postings few). A document's
@@ -117,6 +135,7 @@ def make_schema() -> fields.Schema:
         title=_text(TITLE_BOOST),  # documents
         section=_text(SECTION_BOOST),  # sections: the heading path
         body=_text(),  # sections: the text; documents: stored only, for whole-document snippets
+        gram=_grams(),  # character bigrams: of the title (documents), of heading and text (sections)
         mode=fields.KEYWORD(commas=True),
         domain=fields.KEYWORD(commas=True),
         region=fields.KEYWORD(commas=True),

@@ -1,11 +1,13 @@
-"""Search: parse → per-clause document sets → facets; ranked sections grouped under documents.
+"""Search: parse → units → per-document arrays → best-match order → hits grouped under documents.
 
-*Which documents match?* Each clause becomes a boolean array over documents, read from whole
-posting lists (a word matches a document when its title or any of its sections holds it, so
-the words of a query may sit in different sections; a phrase must sit in one section). The
-arrays are combined with the query's AND / OR / NOT, so the total and the facets are exact and
-cheap. *What comes first?* The best-scoring sections (BM25F, heading path boosted) and titles,
-grouped by document, with highlighted snippets.
+*Which documents match?* Every query term's whole posting list is read once as arrays and
+summed per document (:mod:`indexer.ranking`): a document matches when it shares a word, a
+part of a word or a character bigram with the query, holds every ``+`` unit and passes the
+filters and exclusions; a phrase must sit in one section or the title. So the total, the count
+of documents holding every word and the facets are exact and cheap. *What comes first?* The
+documents holding the most units, then BM25F; each document's best sections become its hits,
+with highlighted snippets. A query whose words no document holds gets a 您是不是要找
+correction from the index's own vocabulary (:mod:`indexer.spelling`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,25 @@ from .highlight import mark, match_spans, snippet
 from .index import IndexStore
 from .postings import query_ids, term_ids
 from .query import FILTER_FIELDS, Clause, ParsedQuery, parse_query, year_range
+from .ranking import (
+    GRAM_WEIGHT,
+    PART_WEIGHT,
+    SYNONYM_WEIGHT,
+    Postings,
+    Terms,
+    Unit,
+    coordination,
+    order,
+    score,
+    section_scores,
+)
+from .spelling import Vocabulary, suggest
 
 SECTION_FIELDS = ("section", "body")
 TEXT_FIELDS = ("title", "section", "body")
 PER_DOC = 3
 MAX_LIMIT = 100
+SUGGEST_BELOW = 3  # offer 您是不是要找 when fewer documents than this hold every word
 
 
 class Highlights:
@@ -57,6 +73,7 @@ class SearchService:
         self._ix_dir: Path | None = None
         self._table: DocTable | None = None
         self._state: dict = {}
+        self._vocab: tuple[tuple, Vocabulary] | None = None
         self._local = threading.local()
 
     # ------------------------------------------------------------- plumbing
@@ -103,34 +120,6 @@ class SearchService:
         if len(terms) == 1:
             return wq.Term(fieldname, terms[0], boost=boost)
         return wq.Phrase(fieldname, terms, boost=boost)
-
-    def _clause(self, clause: Clause, marks: Highlights | None) -> tuple[wq.Query | None, wq.Query | None]:
-        """(title query, section query) of one clause, for ranking; None where it cannot match."""
-        tokens = self.analyzer.terms(clause.text)
-        if not tokens:
-            return None, None
-        if clause.phrase:
-            if marks is not None:
-                marks.phrases.append(clause.text)
-            title = self._seq("title", tokens)
-            if clause.field == "title":
-                return title, None
-            return title, _or([self._seq(f, tokens) for f in SECTION_FIELDS])
-        title_parts, sec_parts = [], []
-        for token in tokens:
-            forms = self._forms(token)
-            if marks is not None:
-                for form in forms:
-                    (marks.terms.add(form[0]) if len(form) == 1 else marks.phrases.append("".join(form)))
-            title_parts.append(_or([self._seq("title", form) for form in forms]))
-            sec_parts.append(_or([self._seq(f, form) for f in SECTION_FIELDS for form in forms]))
-        if len(tokens) > 1 and marks is not None:
-            marks.phrases.append(clause.text)
-        title_q = _and(title_parts)
-        sec_q = None if clause.field == "title" else _and(sec_parts)
-        if sec_q is not None and len(tokens) > 1:  # the words in sequence rank higher
-            sec_q = wq.AndMaybe(sec_q, _or([wq.Phrase(f, tokens, boost=2.0) for f in SECTION_FIELDS]))
-        return title_q, sec_q
 
     def _filter_query(self, name: str, value: str, known_modes: list[str]) -> wq.Query:
         if name == "year":
@@ -182,6 +171,81 @@ class SearchService:
     def _filter_docs(self, s: Searcher, table: DocTable, q: wq.Query) -> np.ndarray:
         return self._entry_docs(table, query_ids(s, wq.And([wq.Term("kind", "doc"), q])))
 
+    # ---------------------------------------------------------------- units
+    def _word_present(self, s: Searcher, table: DocTable, postings: Postings, token: str,
+                      fields: tuple[str, ...], terms: Terms, marks: Highlights) -> np.ndarray:
+        """Documents that hold one query word (itself, a synonym, all its dictionary parts or
+        all its character bigrams); adds what it scores with to ``terms``."""
+        terms.add_word(fields, token, 1.0)
+        marks.terms.add(token)
+        present = postings.present(fields, token)
+        for form in self._forms(token)[1:]:
+            if len(form) == 1:
+                terms.add_word(fields, form[0], SYNONYM_WEIGHT)
+                marks.terms.add(form[0])
+                present |= postings.present(fields, form[0])
+            else:
+                for term in form:
+                    terms.add_word(fields, term, SYNONYM_WEIGHT / len(form))
+                marks.phrases.append("".join(form))
+                present |= self._word_docs(s, table, form, fields)
+        parts = list(dict.fromkeys(self.analyzer.parts(token)))
+        if parts:
+            every = table.live.copy()
+            for part in parts:
+                terms.add_word(fields, part, PART_WEIGHT)
+                marks.terms.add(part)
+                every &= postings.present(fields, part)
+            present |= every
+        grams = self.analyzer.word_grams(token) if "body" in fields else []
+        if grams:
+            every = table.live.copy()
+            for gram in grams:
+                terms.add_gram(gram, GRAM_WEIGHT)
+                every &= postings.doc_tf("gram", gram) > 0
+            present |= every
+        return present
+
+    def _clause_present(self, s: Searcher, table: DocTable, postings: Postings, clause: Clause,
+                        terms: Terms, marks: Highlights) -> np.ndarray:
+        """Documents that hold a whole clause: the phrase in one section or the title, or every
+        word of it somewhere in the document."""
+        tokens = self.analyzer.terms(clause.text)
+        fields = ("title",) if clause.field == "title" else TEXT_FIELDS
+        if clause.phrase:
+            marks.phrases.append(clause.text)
+            for token in tokens:
+                terms.add_word(fields, token, 1.0, exact=True)
+            return self._word_docs(s, table, tokens, fields)
+        if len(tokens) > 1:
+            marks.phrases.append(clause.text)
+        present = table.live.copy()
+        for token in tokens:
+            present &= self._word_present(s, table, postings, token, fields, terms, marks)
+        return present
+
+    def _units(self, s: Searcher, table: DocTable, postings: Postings, parsed: ParsedQuery,
+               terms: Terms, marks: Highlights) -> list[Unit]:
+        """The query's units: each word of a plain clause, each phrase, each OR group."""
+        units = []
+        for group in parsed.groups:
+            required = parsed.required(group)
+            clause = group[0]
+            if len(group) == 1 and not clause.phrase:
+                fields = ("title",) if clause.field == "title" else TEXT_FIELDS
+                tokens = self.analyzer.terms(clause.text)
+                if len(tokens) > 1:
+                    marks.phrases.append(clause.text)
+                for token in dict.fromkeys(tokens):
+                    units.append(Unit(token, self._word_present(s, table, postings, token, fields, terms, marks),
+                                      required))
+                continue
+            present = np.zeros(table.size, dtype=bool)
+            for alternative in group:
+                present |= self._clause_present(s, table, postings, alternative, terms, marks)
+            units.append(Unit(" OR ".join(c.text for c in group), present, required))
+        return units
+
     # --------------------------------------------------------------- search
     def search(self, q: str, filters: dict[str, list[str]] | None = None, page: int = 1,
                limit: int | None = None, sort: str = "relevance") -> dict[str, object]:
@@ -196,28 +260,29 @@ class SearchService:
         s = self._searcher()
         table = self._doc_table(s)
         known_modes = list(self._state.get("modes") or [])
-        filter_q = self._filters(parsed, known_modes)
-        docs = self._matching_docs(s, table, parsed, filter_q, known_modes)
-        ranked_sections: dict[int, list[tuple[float, int]]] = {}
-        if parsed.has_text and sort == "relevance":
-            order, ranked_sections = self._rank(s, table, parsed, docs, marks, page * limit)
-        else:
-            self._collect_marks(parsed, marks)
-            order = table.by_date(docs)
+        postings = Postings(s.reader(), table)
+        terms = Terms()
+        units = self._units(s, table, postings, parsed, terms, marks)
+        scores, shares = score(postings, terms) if units else (None, None)
+        docs = self._matching_docs(s, table, parsed, units, shares, known_modes)
+        level = coordination(units, table.size)
         total = int(docs.sum())
+        total_all = int((docs & (level == len(units))).sum()) if units else total
+        if scores is not None and sort == "relevance":
+            ranked = order(docs, level, scores, table.ids)
+        else:
+            ranked = table.by_date(docs)
         pages = max(1, math.ceil(total / limit))
         hits = []
-        page_sec_q = None  # built once, only if a page document needs its sections looked up
-        for rank, ord_ in enumerate(order[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
-            sections = ranked_sections.get(ord_)
-            if sections is None and parsed.has_text:
-                page_sec_q = page_sec_q or self._section_query(parsed, None)
-                sections = self._best_sections(s, table, page_sec_q, ord_)
-            hits.extend(self._group_hits(s, table, ord_, sections or [], marks, rank))
-        facets = table.facets(docs)
+        for rank, ord_ in enumerate(ranked[(page - 1) * limit: page * limit], (page - 1) * limit + 1):
+            hits.extend(self._group_hits(s, table, ord_, postings, terms, marks, rank))
+        suggestion = None
+        if units and total_all < SUGGEST_BELOW:
+            suggestion = self._suggest(s, table, q, parsed, units)
         return {
-            "query": q, "filters": dict(parsed.filters), "total": total, "page": page,
-            "pages": pages, "limit": limit, "sort": sort, "hits": hits, "facets": facets,
+            "query": q, "filters": dict(parsed.filters), "total": total, "total_all": total_all,
+            "page": page, "pages": pages, "limit": limit, "sort": sort, "hits": hits,
+            "facets": table.facets(docs), "suggestion": suggestion,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 
@@ -236,14 +301,19 @@ class SearchService:
                    for name, values in parsed.filters.items() if not name.startswith("-") for v in values]
         return _and(queries) if queries else None
 
-    def _matching_docs(self, s: Searcher, table: DocTable, parsed: ParsedQuery,
-                       filter_q: wq.Query | None, known_modes: list[str]) -> np.ndarray:
+    def _matching_docs(self, s: Searcher, table: DocTable, parsed: ParsedQuery, units: list[Unit],
+                       shares: np.ndarray | None, known_modes: list[str]) -> np.ndarray:
+        """Documents that share a word, a part of a word or two characters of a word with the
+        query (and hold every required unit), within the filters, without the excluded words."""
         docs = table.live.copy()
-        for group in parsed.groups:
-            either = np.zeros(table.size, dtype=bool)
-            for clause in group:
-                either |= self._clause_docs(s, table, clause)
-            docs &= either
+        if units:
+            held = shares.copy() if shares is not None else np.zeros(table.size, dtype=bool)
+            for unit in units:
+                held |= unit.present
+                if unit.required:
+                    docs &= unit.present
+            docs &= held
+        filter_q = self._filters(parsed, known_modes)
         if filter_q is not None:
             docs &= self._filter_docs(s, table, filter_q)
         for name, values in parsed.filters.items():
@@ -254,75 +324,9 @@ class SearchService:
             docs &= ~self._clause_docs(s, table, clause)
         return docs
 
-    def _section_query(self, parsed: ParsedQuery, marks: Highlights | None) -> wq.Query | None:
-        groups = []
-        for group in parsed.groups:
-            parts = [sec for sec in (self._clause(c, marks)[1] for c in group) if sec is not None]
-            if len(parts) == len(group):  # a title-only alternative leaves the group unconstrained
-                groups.append(_or(parts))
-        return _and(groups) if groups else None
-
-    def _title_query(self, parsed: ParsedQuery) -> wq.Query | None:
-        groups = []
-        for group in parsed.groups:
-            parts = [t for t in (self._clause(c, None)[0] for c in group) if t is not None]
-            if not parts:
-                return None
-            groups.append(_or(parts))
-        return _and(groups) if groups else None
-
-    def _collect_marks(self, parsed: ParsedQuery, marks: Highlights) -> None:
-        for clause in parsed.clauses():
-            self._clause(clause, marks)
-
-    def _rank(self, s: Searcher, table: DocTable, parsed: ParsedQuery, docs: np.ndarray,
-              marks: Highlights, needed: int) -> tuple[list[int], dict[int, list[tuple[float, int]]]]:
-        """Document order by best entry score, and each document's best sections."""
-        sec_q = self._section_query(parsed, marks)
-        title_q = self._title_query(parsed)
-        want = int(docs.sum())
-        # A selective query (few documents) lets Whoosh score only those documents' sections.
-        allowed = set(table.section_entries(docs).tolist()) if want < 0.2 * table.size else None
-        k = max(60, needed * 6)
-        while True:
-            best: dict[int, float] = {}
-            sections: dict[int, list[tuple[float, int]]] = {}
-            exhausted = True  # no search filled its limit: a larger limit would find nothing more
-            if sec_q is not None:
-                found = s.search(sec_q, filter=allowed, limit=k).top_n
-                exhausted = len(found) < k
-                for hit_score, docnum in found:
-                    ord_ = int(table.entry_doc[docnum])
-                    if ord_ >= 0 and docs[ord_]:
-                        sections.setdefault(ord_, []).append((hit_score, docnum))
-                        best[ord_] = max(best.get(ord_, 0.0), hit_score)
-            if title_q is not None:
-                found = s.search(title_q, limit=k).top_n
-                exhausted = exhausted and len(found) < k
-                for hit_score, docnum in found:
-                    ord_ = int(table.entry_doc[docnum])
-                    if ord_ >= 0 and docs[ord_]:
-                        best[ord_] = max(best.get(ord_, 0.0), hit_score)
-            if len(best) >= min(needed, want) or exhausted or k >= table.entries:
-                break
-            k *= 4
-        order = sorted(best, key=lambda o: (-best[o], table.ids[o]))
-        if len(order) < want:  # documents matched only across sections, newest first
-            seen = set(order)
-            order += [o for o in table.by_date(docs) if o not in seen]
-        return order, sections
-
-    @staticmethod
-    def _best_sections(s: Searcher, table: DocTable, sec_q: wq.Query | None,
-                       ord_: int) -> list[tuple[float, int]]:
-        """One document's best sections for a query (its entries follow the document's entry)."""
-        allowed = set(table.entries_of(ord_))
-        if sec_q is None or not allowed:
-            return []
-        return list(s.search(sec_q, filter=allowed, limit=PER_DOC).top_n)
-
-    def _group_hits(self, s: Searcher, table: DocTable, ord_: int, sections: list[tuple[float, int]],
+    def _group_hits(self, s: Searcher, table: DocTable, ord_: int, postings: Postings, terms: Terms,
                     marks: Highlights, rank: int) -> list[dict[str, object]]:
+        """A document's hits: its best sections (at most three), or the document itself."""
         meta = table.meta[ord_]
         title = meta.get("title", "")
         base = {
@@ -332,25 +336,26 @@ class SearchService:
             "date": meta.get("date"), "region": meta.get("region"), "domain": meta.get("domain", []),
             "type": meta.get("type"), "unit": meta.get("unit"),
         }
-        chosen = sorted(sections, key=lambda e: -e[0])[:PER_DOC]
+        sections = {n: f for n, f in self._sections(s, table, ord_) if f.get("body")}
+        lengths = {n: len(f.get("body", "")) + len(f.get("section", "")) for n, f in sections.items()}
+        scored = section_scores(postings, terms, table.entries_of(ord_), lengths)
+        chosen = sorted((n for n in scored if n in sections and scored[n] > 0),
+                        key=lambda n: (-scored[n], n))[:PER_DOC]
         if not chosen:
             body, spans = self._document_passage(s, table, ord_, marks)
             return [dict(base, section=None, section_html=None, ord=None, kind="document",
                          practice=False, snippet=snippet(body, spans), score=0.0)]
         out = []
-        for hit_score, docnum in chosen:
-            fields = s.stored_fields(docnum)
+        for n in chosen:
+            fields = sections[n]
             body, section = fields.get("body", ""), fields.get("section", "")
-            if not body:  # a bare heading: show the text that follows it
-                body = next((f.get("body", "") for _, f in self._sections(s, table, ord_)
-                             if f.get("ord", -1) > fields.get("ord", -1) and f.get("body")), "")
             spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
             out.append(dict(
                 base, section=section,
                 section_html=mark(section, match_spans(section, self.analyzer, marks.terms, marks.phrases)),
                 ord=fields.get("ord"), kind="practice" if fields.get("practice") else "section",
                 practice=bool(fields.get("practice")), snippet=snippet(body, spans),
-                score=round(float(hit_score), 4)))
+                score=round(float(scored[n]), 4)))
         return out
 
     @staticmethod
@@ -375,6 +380,34 @@ class SearchService:
             else:
                 break
         return first, []
+
+    # ----------------------------------------------------------- suggestion
+    def _vocabulary(self, s: Searcher, table: DocTable) -> Vocabulary:
+        """The index's vocabulary for corrections, built on first need per index version."""
+        with self._lock:
+            cached = self._vocab
+            if cached is not None and cached[0] == table.key:
+                return cached[1]
+        vocabulary = Vocabulary(s.reader())
+        with self._lock:
+            self._vocab = (table.key, vocabulary)
+        return vocabulary
+
+    def _suggest(self, s: Searcher, table: DocTable, q: str, parsed: ParsedQuery,
+                 units: list[Unit]) -> str | None:
+        """您是不是要找: the query with the words no document holds replaced by known ones, or None."""
+        held = {u.label: int(u.present.sum()) for u in units}
+        chunks = []
+        for clause in parsed.clauses():
+            if clause.field or clause.phrase:
+                continue
+            words = self.analyzer.terms(clause.text)
+            missing = [w for w in words if not held.get(w, 0)]
+            if missing:  # a word no document holds, not even by its parts or characters
+                chunks.append((clause.text, missing))
+        if not chunks:
+            return None
+        return suggest(self._vocabulary(s, table), q, chunks)
 
     # -------------------------------------------------------------- similar
     @staticmethod

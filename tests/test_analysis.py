@@ -155,15 +155,22 @@ def test_spaces_leave_no_gap(analyzer):
     assert [(t.text, t.pos) for t in tokens] == [("党建", 0), ("引领", 1), ("工作", 2)]
 
 
-@pytest.mark.parametrize("punctuation", ["，", "。", "！", "，，，", "。\n", "……", "、", ","])
-def test_punctuation_leaves_a_gap_of_one(analyzer, punctuation):
+@pytest.mark.parametrize("punctuation", ["。", "！", "？", "；", "。\n", "……", "!", "?"])
+def test_a_sentence_end_leaves_a_gap_of_one(analyzer, punctuation):
     tokens = analyzer.tokens(f"党建{punctuation}引领", subwords=False)
     assert [(t.text, t.pos) for t in tokens] == [("党建", 0), ("引领", 2)]
 
 
+@pytest.mark.parametrize("punctuation", ["，", "，，，", "、", ",", "：", "“", "”", "——"])
+def test_punctuation_inside_a_sentence_leaves_no_gap(analyzer, punctuation):
+    """A phrase matches across 、，：and quotes (讲文明、树新风 is the phrase 讲文明树新风)."""
+    tokens = analyzer.tokens(f"党建{punctuation}引领", subwords=False)
+    assert [(t.text, t.pos) for t in tokens] == [("党建", 0), ("引领", 1)]
+
+
 def test_leading_punctuation_leaves_no_gap(analyzer):
-    tokens = analyzer.tokens("“党建”引领", subwords=False)
-    assert [(t.text, t.pos) for t in tokens] == [("党建", 0), ("引领", 2)]
+    tokens = analyzer.tokens("。“党建”引领", subwords=False)
+    assert [(t.text, t.pos) for t in tokens] == [("党建", 0), ("引领", 1)]
 
 
 def test_subwords_share_their_parents_position(analyzer):

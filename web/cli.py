@@ -164,7 +164,10 @@ def search(ctx: click.Context, query: str, mode: tuple[str, ...], domain: tuple[
     if as_json:
         _echo_json(result)
         return
-    click.echo(f"共 {result['total']} 个案例（第 {result['page']}/{result['pages']} 页，{result['took_ms']} 毫秒）")
+    click.echo(f"共 {result['total']} 个案例，其中 {result['total_all']} 篇包含全部检索词"
+               f"（第 {result['page']}/{result['pages']} 页，{result['took_ms']} 毫秒）")
+    if result.get("suggestion"):
+        click.echo(f"您是不是要找：{result['suggestion']}")
     last = None
     for hit in result["hits"]:
         if hit["doc_id"] != last:

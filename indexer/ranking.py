@@ -1,0 +1,203 @@
+"""Best-match ranking over whole posting lists: BM25F per document, with a coordination level.
+
+A query is a list of *units* (each word of the query, each quoted phrase, each ``OR`` group).
+A document matches when it holds at least one unit; documents holding every unit come first,
+then those holding most of them, and within one level BM25F decides (title ×3, heading ×1.5,
+text ×1; k1 = 1.2, b = 0.75). A word unit is held when the document has the word, one of its
+synonyms, all of its dictionary parts (快递行业党建 → 快递 + 行业 + 党建) or all of its character
+bigrams (the word written the same way but segmented differently). The score adds the word
+(weight 1), synonyms (0.8), parts (0.5) and bigrams (0.5): the dictionary adds precision, the
+parts and bigrams keep recall.
+
+The field weights are those of the schema (``TITLE_BOOST``, ``SECTION_BOOST``), which Whoosh
+already multiplies into each posting's weight. Each (field, term) posting list is read once per search as two arrays (entry numbers and term
+frequencies) and summed per document with ``numpy.bincount``, so the cost follows the number
+of postings, not the number of matching documents times the number of terms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .doctable import DocTable
+from .postings import term_postings
+
+K1 = 1.2
+B = 0.75
+SYNONYM_WEIGHT = 0.8
+PART_WEIGHT = 0.5
+GRAM_WEIGHT = 0.5
+WORD_FIELDS = ("title", "section", "body")
+
+
+@dataclass
+class Unit:
+    """One thing the query asks for, and the documents that hold it."""
+
+    label: str
+    present: np.ndarray
+    required: bool = False
+
+
+@dataclass
+class Terms:
+    """What a query scores with: (fields, word) and bigram weights (the highest weight wins)."""
+
+    words: dict[tuple[tuple[str, ...], str], float] = field(default_factory=dict)
+    grams: dict[str, float] = field(default_factory=dict)
+    # words of quoted phrases: they rank, but a document holding them apart does not match
+    exact: set[tuple[tuple[str, ...], str]] = field(default_factory=set)
+
+    def add_word(self, fields: tuple[str, ...], term: str, weight: float, exact: bool = False) -> None:
+        key = (fields, term)
+        if not exact:
+            self.exact.discard(key)
+        elif key not in self.words:
+            self.exact.add(key)
+        self.words[key] = max(weight, self.words.get(key, 0.0))
+
+    def add_gram(self, gram: str, weight: float) -> None:
+        self.grams[gram] = max(weight, self.grams.get(gram, 0.0))
+
+
+class Postings:
+    """The posting lists one search reads, each once, as per-document arrays."""
+
+    def __init__(self, reader, table: DocTable) -> None:  # noqa: ANN001 - a whoosh IndexReader
+        self.reader = reader
+        self.table = table
+        self._raw: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._doc: dict[tuple[str, str], np.ndarray] = {}
+
+    def raw(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(entry numbers, frequencies) of a term in a field."""
+        key = (fieldname, term)
+        got = self._raw.get(key)
+        if got is None:
+            got = self._raw[key] = term_postings(self.reader, fieldname, term)
+        return got
+
+    def doc_tf(self, fieldname: str, term: str) -> np.ndarray:
+        """The term's frequency in a field, summed over each document's entries."""
+        key = (fieldname, term)
+        got = self._doc.get(key)
+        if got is None:
+            ids, weights = self.raw(fieldname, term)
+            got = np.zeros(self.table.size, dtype=np.float64)
+            if len(ids):
+                ords = self.table.entry_doc[ids]
+                keep = ords >= 0
+                got = np.bincount(ords[keep], weights=weights[keep], minlength=self.table.size)
+            self._doc[key] = got
+        return got
+
+    def word_tf(self, fields: tuple[str, ...], term: str) -> np.ndarray:
+        """BM25F's length-normalised, field-weighted frequency of a word per document."""
+        t = self.table
+        out = np.zeros(t.size, dtype=np.float64)
+        text = np.zeros(t.size, dtype=np.float64)
+        for f in fields:
+            tf = self.doc_tf(f, term)  # the field's boost is already in its posting weights
+            if f == "title":
+                out += tf / t.title_norm
+            else:
+                text += tf
+        return out + text / t.text_norm
+
+    def present(self, fields: tuple[str, ...], term: str) -> np.ndarray:
+        found = np.zeros(self.table.size, dtype=bool)
+        for f in fields:
+            found |= self.doc_tf(f, term) > 0
+        return found
+
+    def gram_tf(self, gram: str) -> np.ndarray:
+        return self.doc_tf("gram", gram) / self.table.gram_norm
+
+
+def idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def saturate(tf: np.ndarray, weight: float) -> np.ndarray:
+    """One term's BM25 contribution per document (before its idf)."""
+    return weight * tf * (K1 + 1) / (tf + K1)
+
+
+def score(postings: Postings, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
+    """BM25F over documents: every word and bigram of the query, each with its weight; and the
+    documents that share a word, a part or a bigram with the query (phrase words aside)."""
+    n = postings.table.size
+    total = np.zeros(n, dtype=np.float64)
+    shares = np.zeros(n, dtype=bool)
+    for (fields, term), weight in terms.words.items():
+        tf = postings.word_tf(fields, term)
+        df = int(np.count_nonzero(tf))
+        if df:
+            total += idf(df, n) * saturate(tf, weight)
+            if (fields, term) not in terms.exact:
+                shares |= tf > 0
+    for gram, weight in terms.grams.items():
+        tf = postings.gram_tf(gram)
+        df = int(np.count_nonzero(tf))
+        if df:
+            total += idf(df, n) * saturate(tf, weight)
+            shares |= tf > 0
+    return total, shares
+
+
+def coordination(units: list[Unit], size: int) -> np.ndarray:
+    """How many units each document holds."""
+    level = np.zeros(size, dtype=np.int64)
+    for unit in units:
+        level += unit.present
+    return level
+
+
+def order(docs: np.ndarray, level: np.ndarray, scores: np.ndarray, ids: list[str]) -> list[int]:
+    """Matching documents: most units held first, then by score, then by id (stable pages)."""
+    chosen = np.flatnonzero(docs)
+    if not len(chosen):
+        return []
+    id_rank = np.argsort(np.argsort(np.array(ids, dtype=object)[chosen]))
+    keys = np.lexsort((id_rank, -scores[chosen], -level[chosen]))
+    return chosen[keys].tolist()
+
+
+def section_scores(postings: Postings, terms: Terms, entries: range,
+                   lengths: dict[int, int]) -> dict[int, float]:
+    """BM25 of the section entries of one document (heading ×1.5), for choosing its snippets."""
+    if not len(entries):
+        return {}
+    t = postings.table
+    avg = t.avg_section_length
+    out: dict[int, float] = {}
+    lo, hi = entries.start, entries.stop
+
+    def add(ids: np.ndarray, weights: np.ndarray, factor: float, term_idf: float, weight: float) -> None:
+        a, b = np.searchsorted(ids, lo), np.searchsorted(ids, hi)
+        for entry, tf in zip(ids[a:b].tolist(), weights[a:b].tolist(), strict=True):
+            norm = 1 - B + B * lengths.get(entry, avg) / avg
+            tfn = factor * tf / norm
+            out[entry] = out.get(entry, 0.0) + term_idf * weight * tfn * (K1 + 1) / (tfn + K1)
+
+    n = t.size
+    for (fields, term), weight in terms.words.items():
+        parts = [f for f in fields if f != "title"]
+        if not parts:
+            continue
+        df = int(np.count_nonzero(postings.present(fields, term)))
+        if not df:
+            continue
+        term_idf = idf(df, n)
+        for f in parts:
+            ids, weights = postings.raw(f, term)
+            add(ids, weights, 1.0, term_idf, weight)
+    for gram, weight in terms.grams.items():
+        df = int(np.count_nonzero(postings.doc_tf("gram", gram)))
+        if df:
+            ids, weights = postings.raw("gram", gram)
+            add(ids, weights, 1.0, idf(df, n), weight)
+    return out

@@ -1,0 +1,123 @@
+"""您是不是要找: corrections built from the index's own vocabulary, homophones first.
+
+When a query finds few documents, each of its words that the index does not know is compared
+with the words the index does know, of the same length: a word that sounds the same (any
+reading of each character, tones ignored, via pypinyin: 楼于党建 → 楼宇党建, 会所文话 → 会所文化)
+wins over one that differs by a single character, a swapped pair or a missing character; among
+equals the more frequent word wins. Nothing outside the index is proposed, so a suggestion
+always finds something.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+from kb.normalize import normalize
+
+_CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+MIN_LEN, MAX_LEN = 2, 8
+FIELDS = ("title", "section", "body")
+
+
+def _readings(chars: set[str]) -> dict[str, tuple[str, ...]]:
+    """Every toneless pinyin reading of each character."""
+    from pypinyin import Style, pinyin
+
+    return {ch: tuple(dict.fromkeys(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])) for ch in chars}
+
+
+class Vocabulary:
+    """The Chinese words of one index version with their entry frequencies and readings."""
+
+    def __init__(self, reader) -> None:  # noqa: ANN001 - a whoosh IndexReader
+        freq: dict[str, int] = {}
+        for fieldname in FIELDS:
+            for btext, info in reader.iter_field(fieldname):
+                text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                if MIN_LEN <= len(text) <= MAX_LEN and _CJK.match(text):
+                    freq[text] = max(freq.get(text, 0), info.doc_frequency())
+        self.freq = freq
+        self.chars = sorted({ch for word in freq for ch in word})
+        readings = _readings(set(self.chars))
+        self.readings = readings
+        by_sound: dict[str, set[str]] = {}
+        for ch, sounds in readings.items():
+            for sound in sounds:
+                by_sound.setdefault(sound, set()).add(ch)
+        # characters that share a reading with each character (itself excluded)
+        self.homophones = {ch: sorted(set().union(*(by_sound[s] for s in sounds)) - {ch})
+                           for ch, sounds in readings.items()}
+
+    def knows(self, word: str) -> bool:
+        return word in self.freq
+
+    def _sound_alike(self, word: str) -> list[str]:
+        """Known words that differ from ``word`` in one or two characters that sound the same."""
+        alike = [self.homophones.get(ch) or self._homophones_of(ch) for ch in word]
+        out = []
+        for count in (1, 2):
+            for places in combinations(range(len(word)), count):
+                candidates = [word]
+                for at in places:
+                    candidates = [c[:at] + h + c[at + 1:] for c in candidates for h in alike[at]]
+                out.extend(c for c in candidates if c in self.freq)
+            if out:
+                break
+        return out
+
+    def _homophones_of(self, ch: str) -> list[str]:
+        """Characters of the vocabulary sharing a reading with a character it does not contain."""
+        sounds = _readings({ch}).get(ch, ())
+        return [c for c in self.chars if c != ch and set(self.readings.get(c, ())) & set(sounds)]
+
+    def _one_edit(self, word: str) -> list[str]:
+        """Known words one substitution, one swap of neighbours or one deletion away."""
+        out = []
+        for at in range(len(word)):
+            head, tail = word[:at], word[at + 1:]
+            out.extend(c for c in (head + ch + tail for ch in self.chars if ch != word[at]) if c in self.freq)
+            if len(word) > MIN_LEN and head + tail in self.freq:
+                out.append(head + tail)
+            if at + 1 < len(word):
+                swapped = head + word[at + 1] + word[at] + word[at + 2:]
+                if swapped != word and swapped in self.freq:
+                    out.append(swapped)
+        return out
+
+    def correct(self, word: str) -> str | None:
+        """The best known word for an unknown one, or None."""
+        word = normalize(word)
+        if not (MIN_LEN <= len(word) <= MAX_LEN and _CJK.match(word)) or word in self.freq:
+            return None
+        # Two characters leave too many one-edit neighbours (先锋 → 先后): only homophones there.
+        edits = self._one_edit(word) if len(word) > MIN_LEN else []
+        for candidates in (self._sound_alike(word), edits):
+            if candidates:
+                return max(candidates, key=lambda c: (self.freq[c], c))
+        return None
+
+
+def suggest(vocabulary: Vocabulary, query: str, chunks: list[tuple[str, list[str]]]) -> str | None:
+    """The query with its unknown words corrected, or None when nothing could be corrected.
+
+    ``chunks`` are the query's plain clauses as typed, each with its words that no document
+    holds. A clause the index does not know as one word is corrected as a whole if it
+    can be (楼于党建 → 楼宇党建), else each of those words inside it.
+    """
+    out = query
+    changed = False
+    for chunk, rare in chunks:
+        folded = normalize(chunk)
+        fixed = None if vocabulary.knows(folded) else vocabulary.correct(folded)
+        if fixed is None:
+            repaired = folded
+            for word in rare:
+                better = vocabulary.correct(word)
+                if better is not None:
+                    repaired = repaired.replace(word, better, 1)
+            fixed = repaired if repaired != folded else None
+        if fixed is not None and chunk in out:
+            out = out.replace(chunk, fixed, 1)
+            changed = True
+    return out if changed else None
