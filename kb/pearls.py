@@ -4,6 +4,10 @@ A pearl string has a title, a theme statement (the "red thread" that runs throug
 introduction in Markdown, an owner, a status (``draft`` or ``published``) and an ordered list of
 pearls. A pearl is a whole case (``section_ord = -1``) or one section/practice of a case, with
 the curator's commentary (Markdown, stored raw: rendering and sanitising happen in the site).
+A pearl always holds text: a section that is only a heading (``二、主要做法`` directly followed
+by ``（一）…``) is folded into the first section below it with text, and refused when nothing
+below it has text (:func:`pearl_section`); empty pearls made by earlier versions are shown as
+that first section.
 
 Pearls point at documents by id and at sections by ``ord``; a snapshot of the section's heading
 path and of the document's title is stored with each pearl, so a pearl survives a re-import that
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import store
 from .errors import BadRequest, NotFound
+from .structure import first_text_descendant, is_heading_only
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -107,6 +112,30 @@ def _resolve(sections: Iterable[dict[str, Any]], stored_ord: int,
     if not matches:
         return None
     return min(matches, key=lambda s: (abs(s["ord"] - stored_ord), s["ord"]))
+
+
+def pearl_section(sections: Iterable[dict[str, Any]], section_ord: int, doc_id: str = "") -> dict[str, Any]:
+    """The section a pearl for ``section_ord`` holds.
+
+    The section itself when it has text; a heading-only section (``二、主要做法`` directly
+    followed by ``（一）…``) folds into the first section below it that has text. Raises
+    :class:`BadRequest` when there is no such section or nothing below the heading has text, so
+    that no empty pearl is ever created. ``sections`` need ``ord``, ``parent``, ``heading`` and
+    ``text`` (the section dicts of ``KnowledgeBase.document`` have them).
+    """
+    sections = list(sections)
+    by_ord = {s["ord"]: s for s in sections}
+    section = by_ord.get(section_ord)
+    if section is None:
+        where = f"文档 {doc_id} 中" if doc_id else ""
+        raise BadRequest(f"{where}没有序号为 {section_ord} 的段落")
+    if not is_heading_only(section):
+        return section
+    below = first_text_descendant(sections, section_ord)
+    if below is None:
+        raise BadRequest(f"“{section['heading']}”只有标题，下面也没有带正文的小节，不能作为一颗珍珠；"
+                         "可以把整篇案例加入串珍珠")
+    return by_ord[below]
 
 
 # -------------------------------------------------------------------- permissions
@@ -191,7 +220,7 @@ class PearlStrings:
             "doc_title": doc["title"] if doc else row["doc_title"],
             "heading": stored_path[-1] if stored_path else "", "path": stored_path,
             "path_label": " › ".join(stored_path), "commentary": row["commentary"],
-            "added_at": row["added_at"], "text": "", "missing": doc is None,
+            "added_at": row["added_at"], "text": "", "missing": doc is None, "folded_from": None,
             "doc": {key: doc[key] for key in DOC_FIELDS} if doc else None,
         }
         if doc is None:
@@ -203,6 +232,12 @@ class PearlStrings:
         if section is None:
             pearl["missing"] = True
             return pearl
+        if is_heading_only(section):
+            # An empty pearl from an earlier version: show the passage its heading introduces.
+            below = first_text_descendant(doc["sections"], section["ord"])
+            if below is not None:
+                pearl["folded_from"] = section["path_label"]
+                section = next(s for s in doc["sections"] if s["ord"] == below)
         pearl.update(section_ord=section["ord"], heading=section["heading"], path=section["path"],
                      path_label=section["path_label"], text=section["text"])
         return pearl
@@ -275,9 +310,20 @@ class PearlStrings:
         return [dict(r) for r in rows.fetchall()]
 
     # ------------------------------------------------------------------- pearls
+    def heading_targets(self, doc_id: str) -> dict[int, int | None]:
+        """For the "加入串珍珠" buttons: each heading-only section of the document → the section
+        a pearl for it holds (the first below it with text), or None when it cannot be one."""
+        sections = self._sections(doc_id)
+        return {s["ord"]: first_text_descendant(sections, s["ord"])
+                for s in sections if is_heading_only(s)}
+
     def add_pearl(self, string_id: int, doc_id: str, section_ord: int = WHOLE_CASE,
                   commentary: str = "") -> int:
-        """Append a whole case (``section_ord=-1``) or one of its sections; returns the pearl id."""
+        """Append a whole case (``section_ord=-1``) or one of its sections; returns the pearl id.
+
+        A heading-only section is folded into the first section below it with text (see
+        :func:`pearl_section`); one with no text below it is refused.
+        """
         section_ord = _int(section_ord, "段落序号")
         commentary = _markdown(commentary, "点评", MAX_COMMENTARY)
         doc_id = _text(doc_id, "文档编号")
@@ -289,11 +335,10 @@ class PearlStrings:
             path: list[str] = []
             if section_ord != WHOLE_CASE:
                 sections = self._sections(doc_id)
-                section = next((s for s in sections if s["ord"] == section_ord), None)
-                if section is None:
-                    raise BadRequest(f"文档 {doc_id} 中没有序号为 {section_ord} 的段落")
-                path = section["path"]
+                section = pearl_section(sections, section_ord, doc_id)  # folds a bare heading
+                section_ord, path = section["ord"], section["path"]
                 self._heal(string_id, doc_id, sections)
+                self._check_folded(string_id, doc_id, sections, section_ord)
             self._check_new(string_id, doc_id, section_ord)
             position = self.conn.execute(
                 "SELECT COALESCE(MAX(position), 0) + 1 FROM pearls WHERE string_id = ?",
@@ -394,8 +439,23 @@ class PearlStrings:
                           (stamp or _now(), string_id))
 
     def _sections(self, doc_id: str) -> list[dict[str, Any]]:
-        return [{"ord": r["ord"], "path": json.loads(r["path"])} for r in self.conn.execute(
-            "SELECT ord, path FROM sections WHERE doc_id = ? ORDER BY ord", (doc_id,))]
+        return [{"ord": r["ord"], "path": json.loads(r["path"]), "parent": r["parent_ord"],
+                 "heading": r["heading"], "text": r["text"]} for r in self.conn.execute(
+            "SELECT ord, path, parent_ord, heading, text FROM sections WHERE doc_id = ? ORDER BY ord",
+            (doc_id,))]
+
+    def _check_folded(self, string_id: int, doc_id: str, sections: list[dict[str, Any]],
+                      section_ord: int) -> None:
+        """Refuse a section that an older empty pearl (a bare heading, from before headings were
+        folded) already shows: that pearl is displayed as this very section."""
+        rows = self.conn.execute(
+            "SELECT section_ord, section_path FROM pearls WHERE string_id = ? AND doc_id = ?"
+            " AND section_ord NOT IN (?, ?)", (string_id, doc_id, WHOLE_CASE, section_ord)).fetchall()
+        for r in rows:
+            old = _resolve(sections, r["section_ord"], json.loads(r["section_path"]))
+            if old is not None and is_heading_only(old) and \
+                    first_text_descendant(sections, old["ord"]) == section_ord:
+                raise BadRequest(f"这一颗珍珠已经在这串中（以“{old['heading']}”加入）")
 
     def _heal(self, string_id: int, doc_id: str, sections: list[dict[str, Any]]) -> None:
         """Re-point this document's practice pearls at their sections' current ``ord``.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Section
 
@@ -211,4 +213,62 @@ def markdown_lines(content: str) -> list[Line]:
                 out.append(Line(inner, heading_level(inner) or len(m.group(1))))
             continue
         out.append(Line(text.replace("**", "").replace("__", "")))
+    return out
+
+
+# --------------------------------------------------------------- heading-only sections
+def _field(section: Section | Mapping[str, Any], name: str) -> Any:
+    return section[name] if isinstance(section, Mapping) else getattr(section, name)
+
+
+def is_heading_only(section: Section | Mapping[str, Any]) -> bool:
+    """A heading with no text of its own (``二、主要做法`` directly followed by ``（一）…``)."""
+    return bool(_field(section, "heading")) and not str(_field(section, "text") or "").strip()
+
+
+def first_text_descendant(sections: Sequence[Section | Mapping[str, Any]], ord_: int) -> int | None:
+    """The ``ord`` of the first section below ``ord_`` (in document order) that has text of its
+    own, or None when nothing below it has text. Works on :class:`Section` objects and on the
+    section dicts of ``KnowledgeBase.document``."""
+    parent_of = {_field(s, "ord"): _field(s, "parent") for s in sections}
+    for s in sorted(sections, key=lambda s: _field(s, "ord")):
+        if _field(s, "ord") <= ord_ or not str(_field(s, "text") or "").strip():
+            continue
+        up = _field(s, "parent")
+        seen: set[int] = set()
+        while up is not None and up != ord_ and up not in seen:
+            seen.add(up)
+            up = parent_of.get(up)
+        if up == ord_:
+            return int(_field(s, "ord"))
+    return None
+
+
+def fold_heading_only(sections: Sequence[Section | Mapping[str, Any]]) -> dict[int, int | None]:
+    """Map each heading-only section's ``ord`` to the ``ord`` of the section it folds into.
+
+    That is its first descendant with text (document order); if nothing below it has text, the
+    section its parent folds into (the parent itself when the parent has text); None when no
+    ancestor leads anywhere either. Sections with text of their own are not in the map. Search
+    can use it to show a heading-only hit as the passage it introduces; pearl strings fold a
+    heading-only section into its first descendant with text (and refuse it without one).
+    """
+    by_ord = {_field(s, "ord"): s for s in sections}
+    out: dict[int, int | None] = {}
+
+    def target(ord_: int, depth: int = 0) -> int | None:
+        section = by_ord.get(ord_)
+        if section is None or depth > len(by_ord):
+            return None
+        if not is_heading_only(section):
+            return ord_
+        below = first_text_descendant(sections, ord_)
+        if below is not None:
+            return below
+        parent = _field(section, "parent")
+        return target(parent, depth + 1) if parent is not None else None
+
+    for s in sections:
+        if is_heading_only(s):
+            out[_field(s, "ord")] = target(_field(s, "ord"))
     return out

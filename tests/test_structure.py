@@ -8,9 +8,12 @@ from kb.structure import (
     Line,
     build_sections,
     clean_lines,
+    first_text_descendant,
+    fold_heading_only,
     heading_level,
     infer_front,
     is_debris,
+    is_heading_only,
     markdown_lines,
     parse_date,
     split_heading,
@@ -387,3 +390,63 @@ def test_markdown_lines_build_a_tree():
         (1, "二、成效", True),
     ]
     assert body == "一、主要做法\n（一）组建联盟\n联盟正文。\n二、成效\n成效正文。"
+
+
+# ------------------------------------------------------------ heading-only sections
+FOLDING = lines(
+    "社区在去年春天开始这项工作。",          # 0 preamble
+    "一、主要做法",                          # 1 heading only
+    "（一）摸清需求",                        # 2 heading only
+    "1、入户走访",                           # 3
+    "网格员挨家挨户登记老人的用餐需求。",
+    "2、建立台账",                           # 4
+    "台账每月更新一次。",
+    "（二）办好食堂",                        # 5
+    "食堂由社区和一家餐饮企业合办。",
+    "二、成效",                              # 6 has text and a heading-only child
+    "一年来食堂供餐三万多人次。",
+    "（一）下一步",                          # 7 heading only, nothing below
+    "三、附记",                              # 8 heading only, last
+)
+
+
+def test_is_heading_only():
+    _, sections = build_sections(FOLDING)
+    assert [s.ord for s in sections if is_heading_only(s)] == [1, 2, 7, 8]
+    assert is_heading_only({"heading": "二、做法", "text": ""})
+    assert not is_heading_only({"heading": "", "text": ""})  # not a heading at all
+    assert not is_heading_only({"heading": "二、做法", "text": "有正文。"})
+
+
+def test_first_text_descendant():
+    _, sections = build_sections(FOLDING)
+    assert first_text_descendant(sections, 1) == 3  # 一、 → （一） → 1、入户走访
+    assert first_text_descendant(sections, 2) == 3
+    assert first_text_descendant(sections, 6) is None  # its only child has no text
+    assert first_text_descendant(sections, 7) is None
+    assert first_text_descendant(sections, 8) is None
+
+
+def test_fold_heading_only_on_sections_and_on_document_dicts():
+    _, sections = build_sections(FOLDING)
+    expected = {1: 3, 2: 3, 7: 6, 8: None}  # 7 has nothing below: its parent (with text)
+    assert fold_heading_only(sections) == expected
+    as_dicts = [{"ord": s.ord, "parent": s.parent, "heading": s.heading, "text": s.text}
+                for s in sections]
+    assert fold_heading_only(as_dicts) == expected
+
+
+def test_fold_heading_only_climbs_to_a_parent_that_folds_elsewhere():
+    _, sections = build_sections(lines(
+        "一、主要做法",        # 0
+        "（一）暂缺",          # 1 heading only, nothing below
+        "（二）结对帮扶",      # 2
+        "党员与困难家庭结对。",
+    ))
+    assert fold_heading_only(sections) == {0: 2, 1: 2}
+
+
+def test_fold_heading_only_of_a_document_without_headings():
+    _, sections = build_sections(lines("只有一段正文，没有任何标题。"))
+    assert fold_heading_only(sections) == {}
+    assert fold_heading_only([]) == {}

@@ -258,6 +258,41 @@ def remove(ctx: click.Context, doc_id: str) -> None:
     click.echo(f"已删除 {doc_id}")
 
 
+@main.command("eval")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
+@click.pass_context
+def eval_(ctx: click.Context, folder: str, as_json: bool) -> None:
+    """用评测集 FOLDER 检验检索排序和模式建议（nDCG@10、recall@10、MRR；模式 P/R/F1）。
+
+    FOLDER 中有 docs.jsonl、queries.jsonl，可选 modes.jsonl。文档导入一个临时数据目录，
+    用当前设置（词典、同义词、阈值、工作模式）建索引；真正的数据目录不会被改动。
+    """
+    from indexer.evaluation import current_taxonomy, evaluate
+    from kb.evaluation import load_set
+
+    settings = _library(ctx).settings
+    evalset = load_set(folder)
+    result = evaluate(settings, evalset, progress=lambda label: _progress(label, as_json))
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(f"{'qid':<8} {'nDCG@10':>7} {'R@10':>6} {'MRR':>6} {'hits':>5}  query")
+    for row in sorted(result["per_query"], key=lambda r: (r["ndcg10"], r["recall10"], r["qid"])):
+        click.echo(f"{row['qid']:<8} {row['ndcg10']:>7.4f} {row['recall10']:>6.4f} {row['mrr']:>6.4f} "
+                   f"{row['hits']:>5}  {row['query']}")
+    line = (f"\n{evalset.name}：{result['documents']} 篇文档，{result['queries']} 条查询 · "
+            f"nDCG@10 {result['ndcg10']:.4f} · recall@10 {result['recall10']:.4f} · MRR {result['mrr']:.4f}")
+    if result["modes"] is not None:
+        m = result["modes"]
+        line += (f" · 模式 P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f}"
+                 f"（{m['labelled_docs']} 篇有标注）")
+    click.echo(line)
+    _, taxonomy = current_taxonomy(settings)
+    click.echo(f"词典 {settings.dictionary_file} · 同义词 {settings.synonyms_file} · 工作模式 {taxonomy} · "
+               f"建议阈值 {settings.suggest_threshold}", err=True)
+
+
 @main.command()
 @click.pass_context
 def settings(ctx: click.Context) -> None:

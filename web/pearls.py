@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 
 from kb.citation import cite
 from kb.errors import BadRequest, Forbidden, NotFound
-from kb.pearls import can_edit, can_view
+from kb.pearls import can_edit, can_view, pearl_section
 
 from . import get_kb, public
 from .auth import require, safe_next, viewer
@@ -113,8 +113,13 @@ def add():  # noqa: ANN201
     ord_ = int_arg(form, "ord", -1, minimum=-1)
     target = form.get("string_id", "")
     doc = kb.document(doc_id)  # check the pearl before anything is created for it
-    if ord_ != -1 and all(section["ord"] != ord_ for section in doc["sections"]):
-        raise BadRequest(f"案例 {doc_id} 没有第 {ord_} 节")
+    folded = None
+    if ord_ != -1:
+        if all(section["ord"] != ord_ for section in doc["sections"]):
+            raise BadRequest(f"案例 {doc_id} 没有第 {ord_} 节")
+        section = pearl_section(doc["sections"], ord_, doc_id)  # a bare heading: its first passage
+        if section["ord"] != ord_:
+            folded = next(s for s in doc["sections"] if s["ord"] == ord_)["heading"], section["heading"]
     if target == "new":
         title = form.get("new_title", "").strip() or "未命名的一串珍珠"
         string_id = kb.pearls.create(viewer().username, title)
@@ -125,7 +130,8 @@ def add():  # noqa: ANN201
         _editable(string_id)
     kb.pearls.add_pearl(string_id, doc_id, ord_)
     string = kb.pearls.get(string_id)
-    flash(f"已加入“{string['title']}”（现有 {len(string['pearls'])} 颗）", "ok")
+    note = f"“{folded[0]}”只有标题，已加入它下面的“{folded[1]}”；" if folded else ""
+    flash(f"{note}已加入“{string['title']}”（现有 {len(string['pearls'])} 颗）", "ok")
     back = form.get("next")
     return redirect(safe_next(back) if back else url_for("pearls.edit", string_id=string_id))
 
