@@ -27,6 +27,7 @@ from whoosh.multiproc import MpWriter
 from kb.errors import IndexBusy, IndexMissing
 from kb.normalize import normalize
 from kb.service import KnowledgeBase
+from kb.structure import fold_heading_only
 
 from .analysis import Analyzer
 from .schema import SCHEMA_VERSION, activate, make_schema
@@ -78,49 +79,24 @@ def doc_meta(doc: dict) -> dict[str, object]:
     }
 
 
-def heading_targets(sections: list[dict]) -> dict[int, int]:
-    """Where each heading-only section goes: its first descendant with text, else the nearest
-    ancestor with text. Sections with no such place are left out."""
-    by_ord = {s["ord"]: s for s in sections}
-
-    def descends(child: dict, ancestor: int) -> bool:
-        parent = child.get("parent")
-        while parent is not None and parent in by_ord:
-            if parent == ancestor:
-                return True
-            parent = by_ord[parent].get("parent")
-        return False
-
-    out: dict[int, int] = {}
-    for s in sections:
-        if s["text"]:
-            continue
-        target = next((c["ord"] for c in sections if c["text"] and c["ord"] > s["ord"]
-                       and descends(c, s["ord"])), None)
-        parent = s.get("parent")
-        while target is None and parent is not None and parent in by_ord:
-            if by_ord[parent]["text"]:
-                target = parent
-            parent = by_ord[parent].get("parent")
-        if target is not None:
-            out[s["ord"]] = target
-    return out
-
-
 def entries(doc: dict) -> list[dict[str, object]]:
     """The index entries of one document, in order: the document, then each section with text.
 
     A heading-only section gets no entry of its own: its heading is indexed with the section it
-    folds into (:func:`heading_targets`), so it is never a hit that repeats its child's text.
+    folds into (:func:`kb.structure.fold_heading_only`), so it is never a hit that repeats its child's text.
     Search relies on the order (a section belongs to the nearest document entry before it), so
     the entries of one document are always added together, in one writer.
     """
     meta = doc_meta(doc)
     sections = [s for s in doc["sections"] if s["text"] or s["heading"]]
     folded: dict[int, list[str]] = {}
-    for ord_, target in heading_targets(sections).items():
-        folded.setdefault(target, []).append(next(s["heading"] for s in sections if s["ord"] == ord_))
-    with_text = [s for s in sections if s["text"]]
+    headings = {s["ord"]: s["heading"] for s in sections}
+    targets = fold_heading_only(sections)
+    for ord_, target in targets.items():
+        if target is not None:
+            folded.setdefault(target, []).append(headings[ord_])
+    # sections with text, and bare headings with nowhere to go (found, but never a hit of their own)
+    with_text = [s for s in sections if s["ord"] not in targets or targets[s["ord"]] is None]
     meta["length"] = sum(len(s["text"]) + len(s["heading"]) for s in sections)
     document: dict[str, object] = {
         "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,

@@ -145,7 +145,7 @@ def test_a_synonym_edit_shows_in_the_figures(runner, tmp_path):
     before = json.loads(_run(runner, tmp_path / "data", str(EVALSET), "--json").stdout)
     synonyms = tmp_path / "synonyms.txt"
     synonyms.write_text((CHECKOUT / "indexer" / "data" / "synonyms.txt").read_text(encoding="utf-8")
-                        + "外卖骑手: 骑手\n", encoding="utf-8")
+                        + "外卖骑手: 快递员\n", encoding="utf-8")
     result = _run(runner, tmp_path / "data", str(EVALSET), "--json", env={"KB_SYNONYMS_FILE": str(synonyms)})
     after = json.loads(result.stdout)
     q1 = {r["qid"]: r for r in before["per_query"]}["q1"], {r["qid"]: r for r in after["per_query"]}["q1"]
