@@ -26,7 +26,8 @@ from .taxonomy import Mode, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-IMPORTER_VERSION = "1"  # bump when importers change what they make of the same bytes
+IMPORTER_VERSION = "2"  # bump when importers change what they make of the same bytes
+# 2: bracketed and spaced author lines; web-text clean-up (kb.cleanup)
 IMPORT_ACTOR = "import"
 Progress = Callable[[int], None]
 

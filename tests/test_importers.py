@@ -202,6 +202,27 @@ def test_text_with_crlf_form_feeds_and_no_headings(kb, tmp_path):
     assert sections_of(doc) == [(0, "", True)]
 
 
+def test_closing_author_line_in_brackets_fills_author_and_leaves_the_body(kb, tmp_path, make_docx):
+    """Sample text written for this test; the people are fictional."""
+    path = tmp_path / "closing.txt"
+    path.write_text("工作总结\n今年以来，支部认真组织学习。\n（作 者：张三）\n", encoding="utf-8")
+    ingest_one(kb, path)
+    doc = kb.document("closing")
+    assert (doc["author"], doc["body"]) == ("张三", "今年以来，支部认真组织学习。")
+    word = make_docx("closing-word.docx", [("工作总结", "Title"), ("今年以来，支部认真组织学习。", None),
+                                           ("【作者】李四 王五", None)])
+    ingest_one(kb, word)
+    doc = kb.document("closing-word")
+    assert (doc["author"], doc["body"]) == ("李四 王五", "今年以来，支部认真组织学习。")
+
+
+def test_a_3000_space_line_imports(kb, tmp_path):
+    path = tmp_path / "spaces.txt"
+    path.write_text("工作总结\n今年以来，支部认真组织学习。\n作者：" + " " * 3000 + "张三\n", encoding="utf-8")
+    assert ingest_one(kb, path).status == "added"
+    assert kb.document("spaces")["author"] == "张三"
+
+
 # ------------------------------------------------------------------ Word
 
 
