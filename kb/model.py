@@ -47,6 +47,7 @@ class ParsedDocument:
     keywords: list[str] = field(default_factory=list)
     source: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    cleanup: list[dict[str, object]] = field(default_factory=list)  # what kb.cleanup changed or flagged
 
     @property
     def year(self) -> int | None:

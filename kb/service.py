@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import store
 from .accounts import Accounts
+from .cleanup import summary_zh
 from .errors import BadRequest, ImportRejected, KbError, NotFound
 from .importers import is_supported, parse_bytes
 from .model import ParsedDocument
@@ -43,6 +44,11 @@ class IngestItem:
     doc_id: str | None = None
     reason: str | None = None
     line: int | None = None
+    cleanup: list[dict[str, object]] = field(default_factory=list)  # see kb.cleanup
+
+    def cleanup_note(self) -> str:
+        """The clean-up in one Chinese line (empty when nothing was changed or flagged)."""
+        return summary_zh(self.cleanup, word=self.path.lower().endswith(".docx"))
 
 
 @dataclass
@@ -355,7 +361,8 @@ class KnowledgeBase:
             return IngestItem(str(path), "rejected", reason=exc.message, line=exc.line)
         if seen is not None:
             seen[doc.id] = str(path)
-        return IngestItem(str(path), status, doc_id=doc.id)
+        cleanup = doc.cleanup if status != "unchanged" else []  # unchanged: nothing was written
+        return IngestItem(str(path), status, doc_id=doc.id, cleanup=cleanup)
 
     @staticmethod
     def _check_batch(doc_id: str, path: Path, seen: dict[str, str] | None) -> None:

@@ -223,6 +223,73 @@ def test_a_3000_space_line_imports(kb, tmp_path):
     assert kb.document("spaces")["author"] == "张三"
 
 
+# ------------------------------------------------------------------ web-text clean-up
+# The texts below are fictional samples written for these tests.
+PINYIN_SAMPLE = ("区域化党建样例\n临江区样例街道\n推进區(qū)域化黨(dǎng)建，促进發(fā)展。\n"
+                 "社区\ufffd\ufffd服务和党建??工作有序推进。\n（一）建立制度(2021)（试行）\n")
+
+
+def test_pinyin_debris_is_removed_mojibake_flagged_and_both_reported(kb, tmp_path):
+    path = tmp_path / "web-copy.txt"
+    path.write_text(PINYIN_SAMPLE, encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert item.status == "added"
+    assert item.cleanup == [
+        {"kind": "pinyin", "action": "removed", "count": 3, "line": 3, "example": "區(qū)域→區域"},
+        {"kind": "mojibake", "action": "flagged", "count": 2, "line": 4, "example": "社区��服务和党"},
+    ]
+    assert item.cleanup_note() == "已清理：拼音注音 3 处（第 3 行起）；请核对：疑似乱码 2 处（第 4 行起）"
+    body = kb.document("web-copy")["body"]
+    assert "推进區域化黨建，促进發展。" in body
+    assert "社区\ufffd\ufffd服务和党建??工作" in body  # flagged, never changed
+    assert "（一）建立制度(2021)（试行）" in body  # legitimate parentheses stay
+    again = ingest_one(kb, path)
+    assert (again.status, again.cleanup) == ("unchanged", [])
+
+
+def test_clean_text_reports_nothing_for_clean_text(kb, tmp_path):
+    path = tmp_path / "clean.txt"
+    path.write_text("工作简报\n本周开展志愿服务(2次)，参加党员(party members)十二名。\n", encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert (item.status, item.cleanup, item.cleanup_note()) == ("added", [], "")
+    assert "(2次)" in kb.document("clean")["body"] and "(party members)" in kb.document("clean")["body"]
+
+
+def test_pinyin_in_markdown_front_matter_and_body_with_file_line_numbers(kb, tmp_path):
+    path = tmp_path / "md-copy.md"
+    path.write_text("---\ntitle: 區(qū)域化党建样例\n---\n\n一、做法\n\n党(dǎng)建引领。\n", encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert item.cleanup[0]["kind"] == "pinyin" and item.cleanup[0]["count"] == 2
+    assert item.cleanup[0]["line"] == 2
+    doc = kb.document("md-copy")
+    assert doc["title"] == "區域化党建样例" and doc["body"] == "一、做法\n党建引领。"
+
+
+def test_pinyin_in_word_paragraphs_is_reported_by_paragraph(kb, make_docx):
+    path = make_docx("word-copy.docx", [("區(qū)域化党建样例", "Title"), ("临江区样例街道", None),
+                                        ("党(dǎng)建引领，区(qu)域联动。", None)])
+    item = ingest_one(kb, path)
+    assert item.cleanup == [{"kind": "pinyin", "action": "removed", "count": 3, "line": 1,
+                             "example": "區(qū)域→區域"}]
+    assert item.cleanup_note() == "已清理：拼音注音 3 处（第 1 段起）"
+    doc = kb.document("word-copy")
+    assert (doc["title"], doc["body"]) == ("區域化党建样例", "党建引领，区域联动。")
+
+
+def test_utf8_read_as_gbk_is_flagged(kb, tmp_path):
+    garbled = "党建工作有序推进".encode().decode("gbk", errors="replace")
+    path = tmp_path / "garbled.txt"
+    path.write_text(f"样例标题\n{garbled}\n正文一段。\n", encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert [(e["kind"], e["action"], e["line"]) for e in item.cleanup] == [("utf8_as_gbk", "flagged", 2)]
+    assert "疑似编码错乱 1 处（第 2 行）" in item.cleanup_note()
+
+
+def test_the_sample_corpus_needs_no_cleanup(corpus_copy):
+    for path in sorted(corpus_copy.iterdir()):
+        assert parse_bytes(path.read_bytes(), path).cleanup == [], path.name
+
+
 # ------------------------------------------------------------------ Word
 
 

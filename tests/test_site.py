@@ -509,6 +509,13 @@ def test_admin_imports_files_and_sees_the_report(admin, reader, library):
     assert "未变（跳过）1" in again
 
 
+def test_import_report_says_what_cleanup_changed(admin):
+    """A fictional sample with pinyin debris and mojibake, as text copied from a web page looks."""
+    sample = "上传样例：區域化党建\n推进區(qū)域化黨(dǎng)建。\n社区??服务持续开展。\n".encode()
+    html = _upload(admin, [(sample, "web-sample.txt")]).get_data(as_text=True)
+    assert "已清理：拼音注音 2 处（第 2 行起）；请核对：疑似乱码 1 处（第 3 行）" in html
+
+
 def test_import_without_files_or_too_large(admin, library):
     response = admin.post("/import", data={"csrf_token": token(admin, "/pearls")},
                           content_type="multipart/form-data")

@@ -110,6 +110,8 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], as_json: bool, no_index: 
             if item.reason:
                 line += f"  原因：{item.reason}" + (f"（第 {item.line} 行）" if item.line else "")
             click.echo(line, err=item.status == "rejected")
+            if item.cleanup:
+                click.echo(f"      {item.cleanup_note()}")
         c = report.counts()
         click.echo(f"新增 {c['added']}，更新 {c['updated']}，未变 {c['unchanged']}，"
                    f"拒绝 {c['rejected']}，忽略（非支持格式）{c['ignored']}，用时 {report.seconds} 秒")
