@@ -130,6 +130,24 @@ def test_mojibake_is_not_indexed_and_phrases_do_not_match_across_it(kb_cli, web_
     assert "garbled" not in hits(kb_cli, '"社区服务"')
 
 
+def test_show_original_writes_the_imported_bytes(kb_cli, web_copies, tmp_path):
+    kb_cli("ingest", str(web_copies))
+    original = (web_copies / "mixed.txt").read_bytes()
+    result = kb_cli("show", "mixed", "--original")
+    assert result.exit_code == 0 and result.stdout_bytes == original
+    target = tmp_path / "out" / "copy.txt"
+    target.parent.mkdir()
+    result = kb_cli("show", "mixed", "-o", str(target))
+    assert result.exit_code == 0 and target.read_bytes() == original
+    assert "已写出 mixed.txt" in result.stderr
+    data = json.loads(kb_cli("show", "mixed", "--json").output)
+    assert data["original"]["name"] == "mixed.txt" and data["original"]["size"] == len(original)
+    assert data["cleanup"][0]["kind"] == "pinyin"
+    assert kb_cli("show", "mixed", "--original", "--json").exit_code == 2
+    missing = kb_cli("show", "nope", "--original")
+    assert missing.exit_code == 1 and "nope" in missing.output
+
+
 def test_search_json_shape(loaded):
     result = loaded("search", "会所文化", "--json")
     data = json.loads(result.output)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
 
 import pytest
 
-from kb.errors import ImportRejected
+from kb.errors import ImportRejected, NotFound
 from kb.importers import parse_bytes
 from kb.settings import load_settings
 
@@ -283,6 +284,57 @@ def test_utf8_read_as_gbk_is_flagged(kb, tmp_path):
     item = ingest_one(kb, path)
     assert [(e["kind"], e["action"], e["line"]) for e in item.cleanup] == [("utf8_as_gbk", "flagged", 2)]
     assert "疑似编码错乱 1 处（第 2 行）" in item.cleanup_note()
+
+
+# ------------------------------------------------------------------ the original bytes
+
+
+def test_the_original_file_is_kept_byte_for_byte(kb, tmp_path, make_docx):
+    gbk = tmp_path / "gbk-copy.txt"
+    gbk.write_bytes(PINYIN_SAMPLE.replace("\ufffd", "").encode("gbk", errors="strict"))
+    md = tmp_path / "md-original.md"
+    md.write_text("---\ntitle: 區(qū)域化党建样例\n---\n\n党(dǎng)建引领。\n", encoding="utf-8-sig")
+    word = make_docx("word-original.docx", [("區(qū)域化党建样例", "Title"), ("党(dǎng)建引领。", None)])
+    report = kb.ingest([gbk, md, word])
+    assert [i.status for i in report.items] == ["added"] * 3
+    types = {
+        "gbk-copy": "text/plain; charset=gb18030",
+        "md-original": "text/markdown; charset=utf-8",
+        "word-original": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+    for path, doc_id in ((gbk, "gbk-copy"), (md, "md-original"), (word, "word-original")):
+        original = kb.original(doc_id)
+        assert original["data"] == path.read_bytes()
+        assert (original["name"], original["media_type"]) == (path.name, types[doc_id])
+        assert original["size"] == len(path.read_bytes())
+        assert original["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        doc = kb.document(doc_id)
+        assert doc["original"] == {k: v for k, v in original.items() if k != "data"}
+        assert doc["cleanup"] and doc["cleanup"][0]["kind"] == "pinyin"  # kept with the document
+        assert "(qū)" not in doc["title"] + doc["body"]
+
+
+def test_reimporting_keeps_or_replaces_the_original_and_removing_drops_it(kb, tmp_path):
+    path = tmp_path / "case.txt"
+    path.write_text(PINYIN_SAMPLE, encoding="utf-8")
+    ingest_one(kb, path)
+    before = snapshot(kb)
+    assert ingest_one(kb, path).status == "unchanged"
+    assert snapshot(kb) == before
+    path.write_text(PINYIN_SAMPLE + "补充一段。\n", encoding="utf-8")
+    assert ingest_one(kb, path).status == "updated"
+    assert kb.original("case")["data"] == path.read_bytes()
+    kb.remove("case")
+    assert kb.conn.execute("SELECT COUNT(*) FROM originals").fetchone()[0] == 0
+    with pytest.raises(NotFound):
+        kb.original("case")
+
+
+def test_a_rejected_file_stores_no_original(kb, tmp_path):
+    path = tmp_path / "bad.md"
+    path.write_text("---\ntitle: [unclosed\n---\n正文\n", encoding="utf-8")
+    assert ingest_one(kb, path).status == "rejected"
+    assert kb.conn.execute("SELECT COUNT(*) FROM originals").fetchone()[0] == 0
 
 
 def test_the_sample_corpus_needs_no_cleanup(corpus_copy):

@@ -32,7 +32,7 @@ _Loader.yaml_implicit_resolvers = {
 
 def parse(data: bytes, path: Path) -> ParsedDocument:
     """Parse a Markdown document; the front matter is optional but must be valid when present."""
-    text, _ = decode(data, str(path))
+    text, encoding = decode(data, str(path))
     text, cleanup = clean_text(text)  # front matter included: line numbers are the file's
     meta: dict[str, object] = {}
     content = text
@@ -59,7 +59,7 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
     if not body.strip():
         raise ImportRejected("文档没有正文", path=str(path))
     doc = ParsedDocument(id="", title="", body=body, sections=sections, format="markdown",
-                         cleanup=cleanup)
+                         cleanup=cleanup, charset=encoding)
     return apply_fields(doc, meta, path)
 
 

@@ -17,7 +17,7 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
     text, cleanup = clean_text(text)
     lines = [Line(t) for t in clean_lines(text)]
     doc = from_lines(lines, path, "text", {"encoding": encoding})
-    doc.cleanup = cleanup
+    doc.cleanup, doc.charset = cleanup, encoding
     return doc
 
 
