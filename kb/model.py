@@ -47,6 +47,11 @@ class ParsedDocument:
     keywords: list[str] = field(default_factory=list)
     source: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # What the import changed or flagged in the text (kb.cleanup), the file's bytes as read and
+    # the text encoding they were decoded with (None for Word).
+    cleanup: list[dict[str, object]] = field(default_factory=list)
+    original: bytes = b""
+    charset: str | None = None
 
     @property
     def year(self) -> int | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import store
 from .accounts import Accounts
+from .cleanup import summary_zh
 from .errors import BadRequest, ImportRejected, KbError, NotFound
 from .importers import is_supported, parse_bytes
 from .model import ParsedDocument
@@ -26,7 +27,8 @@ from .taxonomy import Mode, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-IMPORTER_VERSION = "1"  # bump when importers change what they make of the same bytes
+IMPORTER_VERSION = "2"  # bump when importers change what they make of the same bytes
+# 2: bracketed and spaced author lines; web-text clean-up (kb.cleanup)
 IMPORT_ACTOR = "import"
 Progress = Callable[[int], None]
 
@@ -42,6 +44,11 @@ class IngestItem:
     doc_id: str | None = None
     reason: str | None = None
     line: int | None = None
+    cleanup: list[dict[str, object]] = field(default_factory=list)  # see kb.cleanup
+
+    def cleanup_note(self) -> str:
+        """The clean-up in one Chinese line (empty when nothing was changed or flagged)."""
+        return summary_zh(self.cleanup, word=self.path.lower().endswith(".docx"))
 
 
 @dataclass
@@ -119,6 +126,18 @@ def read_and_prepare(path: Path, modes: list[Mode], threshold: float) -> tuple[s
     except OSError as exc:
         return None, ImportRejected(f"无法读取文件：{exc.strerror}", path=str(path))
     return digest_of(data), prepare(path, data, modes, threshold)
+
+
+_MEDIA_TYPES = {".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain",
+                ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def media_type(name: str, charset: str | None) -> str:
+    """The content type of an imported file: by its extension, with the charset it was read in."""
+    base = _MEDIA_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+    if charset and base.startswith("text/"):
+        return f"{base}; charset={'utf-8' if charset == 'utf-8-sig' else charset}"
+    return base
 
 
 def digest_of(data: bytes) -> str:
@@ -354,7 +373,8 @@ class KnowledgeBase:
             return IngestItem(str(path), "rejected", reason=exc.message, line=exc.line)
         if seen is not None:
             seen[doc.id] = str(path)
-        return IngestItem(str(path), status, doc_id=doc.id)
+        cleanup = doc.cleanup if status != "unchanged" else []  # unchanged: nothing was written
+        return IngestItem(str(path), status, doc_id=doc.id, cleanup=cleanup)
 
     @staticmethod
     def _check_batch(doc_id: str, path: Path, seen: dict[str, str] | None) -> None:
@@ -411,6 +431,12 @@ class KnowledgeBase:
                     self._history(doc.id, -1, mode, "confirmed", IMPORT_ACTOR, stamp)
             for ord_, found in suggestions.items():
                 self._store_suggestions(doc.id, ord_, found, stamp)
+            conn.execute(
+                "INSERT OR REPLACE INTO originals (doc_id, name, media_type, size, sha256, cleanup, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (doc.id, Path(source).name, media_type(source, doc.charset), len(doc.original),
+                 hashlib.sha256(doc.original).hexdigest(), json.dumps(doc.cleanup, ensure_ascii=False),
+                 doc.original))
             conn.execute("DELETE FROM tombstones WHERE doc_id = ?", (doc.id,))
         return "updated" if exists else "added"
 
@@ -599,6 +625,18 @@ class KnowledgeBase:
                 entry[r["status"]].append(r["mode"])
         return out
 
+    def original(self, doc_id: str) -> dict[str, object]:
+        """The file a document was imported from, byte for byte: ``name``, ``media_type``,
+        ``size``, ``sha256``, ``data``."""
+        row = self.conn.execute("SELECT name, media_type, size, sha256, data FROM originals"
+                                " WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            self.document(doc_id)  # NotFound for an unknown document
+            raise NotFound(f"文档 {doc_id} 没有保存原始文件（它在保存原始文件之前导入；重新导入一次即可）",
+                           doc_id=doc_id)
+        return {"name": row["name"], "media_type": row["media_type"], "size": row["size"],
+                "sha256": row["sha256"], "data": bytes(row["data"])}
+
     def document(self, doc_id: str) -> dict[str, object]:
         """One document with metadata, sections (practices marked) and modes, JSON-ready."""
         row = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -631,8 +669,16 @@ class KnowledgeBase:
             "source": row["source"], "extra": json.loads(row["extra"]), "format": row["format"],
             "source_path": row["source_path"], "created_at": row["created_at"],
             "updated_at": row["updated_at"], "rev": row["rev"], "body": row["body"],
-            "sections": sections, "modes": tags.get(-1, empty),
+            "sections": sections, "modes": tags.get(-1, empty), **self._original_info(row["id"]),
         }
+
+    def _original_info(self, doc_id: str) -> dict[str, object]:
+        row = self.conn.execute("SELECT name, media_type, size, sha256, cleanup FROM originals"
+                                " WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return {"original": None, "cleanup": []}
+        return {"original": {"name": row["name"], "media_type": row["media_type"], "size": row["size"],
+                             "sha256": row["sha256"]}, "cleanup": json.loads(row["cleanup"])}
 
 
 __all__ = ["KnowledgeBase", "IngestReport", "IngestItem", "KbError"]

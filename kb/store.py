@@ -117,6 +117,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX pearls_doc ON pearls(doc_id);
     """,
+    # 3: each document's imported file as it was (bytes, name, type) and what clean-up changed
+    """
+    CREATE TABLE originals (
+        doc_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        cleanup TEXT NOT NULL DEFAULT '[]',
+        data BLOB NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

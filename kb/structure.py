@@ -29,7 +29,7 @@ _MAX_PURE_HEADING = 40
 
 _DEBRIS = (
     re.compile(r"^[-—–－_\s]*\d{1,3}[-—–－_\s]*$"),  # "- 2 -", "— 3 —", "12" (not a year)
-    re.compile(r"^第\s*\d+\s*[页頁](?:\s*[,，/]?\s*共\s*\d+\s*[页頁])?$"),
+    re.compile(r"^第\s*\d+\s*[页頁](?:(?:\s*[,，/])?\s*共\s*\d+\s*[页頁])?$"),  # no \s*x?\s*: quadratic
     re.compile(r"^共\s*\d+\s*[页頁]\s*第\s*\d+\s*[页頁]$"),
     re.compile(r"^(?:page|p\.)\s*\d+(?:\s*(?:of|/)\s*\d+)?$", re.IGNORECASE),
     re.compile(r"^\d+\s*/\s*\d+$"),
@@ -37,8 +37,19 @@ _DEBRIS = (
 )
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
 _DATE_LINE = re.compile(r"^[（(]?\s*\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*[）)]?$")
-_AUTHOR = re.compile(r"^[（(]?\s*(?:作者|执笔|执笔人|撰稿|撰稿人|供稿)\s*[:：]\s*(.+?)\s*[）)]?$")
-_AUTHOR_UNIT = re.compile(r"^[（(]?\s*(?:作者单位|供稿单位|报送单位)\s*[:：]\s*(.+?)\s*[）)]?$")
+# Author lines: "作者：…", "（执笔：…）", "（作 者：…）" (a space, also U+3000, inside the label),
+# "[执笔：…]", "【作者】…". Linear-time by construction: the spaces inside a label are bounded
+# ({0,3}), every run of \s* is followed by a literal, and the name is taken greedily to the end
+# of the line and trimmed in Python (a lazy name followed by \s* and an optional bracket is
+# quadratic on long runs of spaces).
+_OPEN, _CLOSE = "（(【〔［[", "）)】〕］]"
+_GAP = r"[ \t\u3000]{0,3}"
+_LABEL = rf"(?:作{_GAP}者|执{_GAP}笔(?:{_GAP}人)?|撰{_GAP}稿(?:{_GAP}人)?|供{_GAP}稿)"
+_OPENER = rf"[{re.escape(_OPEN)}]"
+_CLOSER = rf"[{re.escape(_CLOSE)}]"
+_AUTHOR = re.compile(rf"^{_OPENER}?\s*{_LABEL}\s*[:：](.*)$")
+_AUTHOR_TAG = re.compile(rf"^{_OPENER}\s*{_LABEL}\s*{_CLOSER}[:：]?(.*)$")
+_AUTHOR_UNIT = re.compile(rf"^{_OPENER}?\s*(?:作者单位|供稿单位|报送单位)\s*[:：](.*)$")
 
 
 @dataclass
@@ -135,15 +146,28 @@ def _take_front_line(text: str, found: dict[str, str], under_title: bool) -> boo
     """Record ``text`` as the date, author or unit when it is one; False when it is body text."""
     if _DATE_LINE.match(text) and "date" not in found:
         found["date"] = parse_date(text) or ""
-    elif (m := _AUTHOR.match(text)) and "author" not in found:
-        found["author"] = m.group(1)
-    elif (m := _AUTHOR_UNIT.match(text)) and "unit" not in found:
-        found["unit"] = m.group(1)
+    elif "author" not in found and (name := _labelled(text, _AUTHOR, _AUTHOR_TAG)):
+        found["author"] = name
+    elif "unit" not in found and (name := _labelled(text, _AUTHOR_UNIT)):
+        found["unit"] = name
     elif under_title and "unit" not in found and len(text) <= 40 and not any(p in text for p in "。！？；，,"):
         found["unit"] = text
     else:
         return False
     return True
+
+
+def _labelled(text: str, *patterns: re.Pattern[str]) -> str | None:
+    """The value of a labelled line (``作者：张三`` → ``张三``), without a closing bracket that
+    belongs to the line rather than the value; None when no pattern matches or nothing follows."""
+    m = next((m for p in patterns if (m := p.match(text))), None)
+    if m is None:
+        return None
+    value = m.group(1).strip()
+    if value and value[-1] in _CLOSE and sum(value.count(c) for c in _CLOSE) > sum(
+            value.count(c) for c in _OPEN):
+        value = value[:-1]
+    return " ".join(value.split()) or None
 
 
 def build_sections(lines: list[Line]) -> tuple[str, list[Section]]:

@@ -81,6 +81,73 @@ def test_rejections_give_reasons_and_exit_1(kb_cli, tmp_path):
     assert report["counts"]["rejected"] == 3
 
 
+# Fictional samples written for these tests.
+MIXED = "社区党建样例\n推进區(qū)域化黨(dǎng)建，社区服务中心每日开放。\n"
+GARBLED = "乱码样例\n样例社区\ufffd\ufffd服务和党建??工作。\n"
+
+
+@pytest.fixture
+def web_copies(kb_cli, tmp_path):
+    folder = tmp_path / "web"
+    folder.mkdir()
+    (folder / "mixed.txt").write_text(MIXED, encoding="utf-8")
+    (folder / "garbled.txt").write_text(GARBLED, encoding="utf-8")
+    return folder
+
+
+def hits(run, query):
+    return [h["doc_id"] for h in json.loads(run("search", query, "--json").output)["hits"]]
+
+
+def test_ingest_reports_cleanup_in_text_and_json(kb_cli, web_copies):
+    result = kb_cli("ingest", str(web_copies))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    mixed = next(i for i, line in enumerate(lines) if line.startswith("新增") and "mixed.txt" in line)
+    assert lines[mixed + 1].strip() == "已清理：拼音注音 2 处（第 2 行起）"
+    assert "请核对：疑似乱码 2 处（第 2 行起）" in result.output
+    (web_copies / "clean.txt").write_text("干净样例\n正文一段。\n", encoding="utf-8")
+    report = json.loads(kb_cli("ingest", "--json", str(web_copies)).output)
+    cleanup = {item["path"].rsplit("/", 1)[-1]: item["cleanup"] for item in report["items"]}
+    assert cleanup == {"clean.txt": [], "garbled.txt": [], "mixed.txt": []}  # unchanged: nothing done
+    (web_copies / "mixed.txt").write_text(MIXED + "又一段。\n", encoding="utf-8")
+    report = json.loads(kb_cli("ingest", "--json", str(web_copies / "mixed.txt")).output)
+    assert report["items"][0]["status"] == "updated"
+    assert report["items"][0]["cleanup"] == [{"kind": "pinyin", "action": "removed", "count": 2,
+                                              "line": 2, "example": "區(qū)域→區域"}]
+
+
+def test_traditional_and_simplified_mix_is_found_by_either_form(kb_cli, web_copies):
+    kb_cli("ingest", str(web_copies))
+    for query in ('"区域化党建"', '"區域化黨建"', '"每日開放"', '"每日开放"'):
+        assert "mixed" in hits(kb_cli, query), query
+
+
+def test_mojibake_is_not_indexed_and_phrases_do_not_match_across_it(kb_cli, web_copies):
+    kb_cli("ingest", str(web_copies))
+    assert "garbled" in hits(kb_cli, "党建 工作")
+    assert hits(kb_cli, '"党建工作"') == []
+    assert "garbled" not in hits(kb_cli, '"社区服务"')
+
+
+def test_show_original_writes_the_imported_bytes(kb_cli, web_copies, tmp_path):
+    kb_cli("ingest", str(web_copies))
+    original = (web_copies / "mixed.txt").read_bytes()
+    result = kb_cli("show", "mixed", "--original")
+    assert result.exit_code == 0 and result.stdout_bytes == original
+    target = tmp_path / "out" / "copy.txt"
+    target.parent.mkdir()
+    result = kb_cli("show", "mixed", "-o", str(target))
+    assert result.exit_code == 0 and target.read_bytes() == original
+    assert "已写出 mixed.txt" in result.stderr
+    data = json.loads(kb_cli("show", "mixed", "--json").output)
+    assert data["original"]["name"] == "mixed.txt" and data["original"]["size"] == len(original)
+    assert data["cleanup"][0]["kind"] == "pinyin"
+    assert kb_cli("show", "mixed", "--original", "--json").exit_code == 2
+    missing = kb_cli("show", "nope", "--original")
+    assert missing.exit_code == 1 and "nope" in missing.output
+
+
 def test_search_json_shape(loaded):
     result = loaded("search", "会所文化", "--json")
     data = json.loads(result.output)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
 
 import pytest
 
-from kb.errors import ImportRejected
+from kb.errors import ImportRejected, NotFound
 from kb.importers import parse_bytes
 from kb.settings import load_settings
 
@@ -200,6 +201,145 @@ def test_text_with_crlf_form_feeds_and_no_headings(kb, tmp_path):
     assert doc["title"] == "学习心得"
     assert doc["body"] == "通过学习，我深受教育。\n今后要把学到的用到工作中。"
     assert sections_of(doc) == [(0, "", True)]
+
+
+def test_closing_author_line_in_brackets_fills_author_and_leaves_the_body(kb, tmp_path, make_docx):
+    """Sample text written for this test; the people are fictional."""
+    path = tmp_path / "closing.txt"
+    path.write_text("工作总结\n今年以来，支部认真组织学习。\n（作 者：张三）\n", encoding="utf-8")
+    ingest_one(kb, path)
+    doc = kb.document("closing")
+    assert (doc["author"], doc["body"]) == ("张三", "今年以来，支部认真组织学习。")
+    word = make_docx("closing-word.docx", [("工作总结", "Title"), ("今年以来，支部认真组织学习。", None),
+                                           ("【作者】李四 王五", None)])
+    ingest_one(kb, word)
+    doc = kb.document("closing-word")
+    assert (doc["author"], doc["body"]) == ("李四 王五", "今年以来，支部认真组织学习。")
+
+
+def test_a_3000_space_line_imports(kb, tmp_path):
+    path = tmp_path / "spaces.txt"
+    path.write_text("工作总结\n今年以来，支部认真组织学习。\n作者：" + " " * 3000 + "张三\n", encoding="utf-8")
+    assert ingest_one(kb, path).status == "added"
+    assert kb.document("spaces")["author"] == "张三"
+
+
+# ------------------------------------------------------------------ web-text clean-up
+# The texts below are fictional samples written for these tests.
+PINYIN_SAMPLE = ("区域化党建样例\n临江区样例街道\n推进區(qū)域化黨(dǎng)建，促进發(fā)展。\n"
+                 "社区\ufffd\ufffd服务和党建??工作有序推进。\n（一）建立制度(2021)（试行）\n")
+
+
+def test_pinyin_debris_is_removed_mojibake_flagged_and_both_reported(kb, tmp_path):
+    path = tmp_path / "web-copy.txt"
+    path.write_text(PINYIN_SAMPLE, encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert item.status == "added"
+    assert item.cleanup == [
+        {"kind": "pinyin", "action": "removed", "count": 3, "line": 3, "example": "區(qū)域→區域"},
+        {"kind": "mojibake", "action": "flagged", "count": 2, "line": 4, "example": "社区��服务和党"},
+    ]
+    assert item.cleanup_note() == "已清理：拼音注音 3 处（第 3 行起）；请核对：疑似乱码 2 处（第 4 行起）"
+    body = kb.document("web-copy")["body"]
+    assert "推进區域化黨建，促进發展。" in body
+    assert "社区\ufffd\ufffd服务和党建??工作" in body  # flagged, never changed
+    assert "（一）建立制度(2021)（试行）" in body  # legitimate parentheses stay
+    again = ingest_one(kb, path)
+    assert (again.status, again.cleanup) == ("unchanged", [])
+
+
+def test_clean_text_reports_nothing_for_clean_text(kb, tmp_path):
+    path = tmp_path / "clean.txt"
+    path.write_text("工作简报\n本周开展志愿服务(2次)，参加党员(party members)十二名。\n", encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert (item.status, item.cleanup, item.cleanup_note()) == ("added", [], "")
+    assert "(2次)" in kb.document("clean")["body"] and "(party members)" in kb.document("clean")["body"]
+
+
+def test_pinyin_in_markdown_front_matter_and_body_with_file_line_numbers(kb, tmp_path):
+    path = tmp_path / "md-copy.md"
+    path.write_text("---\ntitle: 區(qū)域化党建样例\n---\n\n一、做法\n\n党(dǎng)建引领。\n", encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert item.cleanup[0]["kind"] == "pinyin" and item.cleanup[0]["count"] == 2
+    assert item.cleanup[0]["line"] == 2
+    doc = kb.document("md-copy")
+    assert doc["title"] == "區域化党建样例" and doc["body"] == "一、做法\n党建引领。"
+
+
+def test_pinyin_in_word_paragraphs_is_reported_by_paragraph(kb, make_docx):
+    path = make_docx("word-copy.docx", [("區(qū)域化党建样例", "Title"), ("临江区样例街道", None),
+                                        ("党(dǎng)建引领，区(qu)域联动。", None)])
+    item = ingest_one(kb, path)
+    assert item.cleanup == [{"kind": "pinyin", "action": "removed", "count": 3, "line": 1,
+                             "example": "區(qū)域→區域"}]
+    assert item.cleanup_note() == "已清理：拼音注音 3 处（第 1 段起）"
+    doc = kb.document("word-copy")
+    assert (doc["title"], doc["body"]) == ("區域化党建样例", "党建引领，区域联动。")
+
+
+def test_utf8_read_as_gbk_is_flagged(kb, tmp_path):
+    garbled = "党建工作有序推进".encode().decode("gbk", errors="replace")
+    path = tmp_path / "garbled.txt"
+    path.write_text(f"样例标题\n{garbled}\n正文一段。\n", encoding="utf-8")
+    item = ingest_one(kb, path)
+    assert [(e["kind"], e["action"], e["line"]) for e in item.cleanup] == [("utf8_as_gbk", "flagged", 2)]
+    assert "疑似编码错乱 1 处（第 2 行）" in item.cleanup_note()
+
+
+# ------------------------------------------------------------------ the original bytes
+
+
+def test_the_original_file_is_kept_byte_for_byte(kb, tmp_path, make_docx):
+    gbk = tmp_path / "gbk-copy.txt"
+    gbk.write_bytes(PINYIN_SAMPLE.replace("\ufffd", "").encode("gbk", errors="strict"))
+    md = tmp_path / "md-original.md"
+    md.write_text("---\ntitle: 區(qū)域化党建样例\n---\n\n党(dǎng)建引领。\n", encoding="utf-8-sig")
+    word = make_docx("word-original.docx", [("區(qū)域化党建样例", "Title"), ("党(dǎng)建引领。", None)])
+    report = kb.ingest([gbk, md, word])
+    assert [i.status for i in report.items] == ["added"] * 3
+    types = {
+        "gbk-copy": "text/plain; charset=gb18030",
+        "md-original": "text/markdown; charset=utf-8",
+        "word-original": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+    for path, doc_id in ((gbk, "gbk-copy"), (md, "md-original"), (word, "word-original")):
+        original = kb.original(doc_id)
+        assert original["data"] == path.read_bytes()
+        assert (original["name"], original["media_type"]) == (path.name, types[doc_id])
+        assert original["size"] == len(path.read_bytes())
+        assert original["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        doc = kb.document(doc_id)
+        assert doc["original"] == {k: v for k, v in original.items() if k != "data"}
+        assert doc["cleanup"] and doc["cleanup"][0]["kind"] == "pinyin"  # kept with the document
+        assert "(qū)" not in doc["title"] + doc["body"]
+
+
+def test_reimporting_keeps_or_replaces_the_original_and_removing_drops_it(kb, tmp_path):
+    path = tmp_path / "case.txt"
+    path.write_text(PINYIN_SAMPLE, encoding="utf-8")
+    ingest_one(kb, path)
+    before = snapshot(kb)
+    assert ingest_one(kb, path).status == "unchanged"
+    assert snapshot(kb) == before
+    path.write_text(PINYIN_SAMPLE + "补充一段。\n", encoding="utf-8")
+    assert ingest_one(kb, path).status == "updated"
+    assert kb.original("case")["data"] == path.read_bytes()
+    kb.remove("case")
+    assert kb.conn.execute("SELECT COUNT(*) FROM originals").fetchone()[0] == 0
+    with pytest.raises(NotFound):
+        kb.original("case")
+
+
+def test_a_rejected_file_stores_no_original(kb, tmp_path):
+    path = tmp_path / "bad.md"
+    path.write_text("---\ntitle: [unclosed\n---\n正文\n", encoding="utf-8")
+    assert ingest_one(kb, path).status == "rejected"
+    assert kb.conn.execute("SELECT COUNT(*) FROM originals").fetchone()[0] == 0
+
+
+def test_the_sample_corpus_needs_no_cleanup(corpus_copy):
+    for path in sorted(corpus_copy.iterdir()):
+        assert parse_bytes(path.read_bytes(), path).cleanup == [], path.name
 
 
 # ------------------------------------------------------------------ Word

@@ -50,6 +50,29 @@ def test_newer_schema_is_refused(settings):
         store.connect(settings.db_path)
 
 
+def test_a_version_2_database_gains_the_originals_table_and_keeps_its_documents(settings, tmp_path):
+    settings.data_dir.mkdir(parents=True)
+    conn = sqlite3.connect(settings.db_path, isolation_level=None)
+    for number in range(2):
+        for statement in store._statements(store.MIGRATIONS[number]):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO documents (id, title, body, format, content_hash, created_at, updated_at,"
+                 " rev) VALUES ('old-1', '旧文档', '正文。', 'text', 'x', 't', 't', 1)")
+    conn.close()
+    from kb.service import KnowledgeBase
+
+    with KnowledgeBase(settings) as kb:
+        assert kb.conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 3
+        doc = kb.document("old-1")
+        assert (doc["title"], doc["original"], doc["cleanup"]) == ("旧文档", None, [])
+        with pytest.raises(NotFound, match="没有保存原始文件"):
+            kb.original("old-1")
+        # importing it again stores the file
+        kb.ingest([write(tmp_path / "old-1.txt", "旧文档\n正文。\n")])
+        assert kb.original("old-1")["data"] == (tmp_path / "old-1.txt").read_bytes()
+
+
 def test_taxonomy_is_loaded_from_the_corpus_file(kb):
     taxonomy = kb.taxonomy()
     assert taxonomy.programme["name"] == "凝聚力工程"
@@ -188,3 +211,15 @@ def test_parallel_ingest_stores_the_same_as_serial(tmp_path):
             again = kb.ingest([corpus], procs=procs)
             assert again.counts()["unchanged"] == 32
     assert stored[0] == stored[1]
+
+
+def test_parallel_ingest_keeps_every_original_byte_for_byte(tmp_path):
+    from kb.service import KnowledgeBase
+    from kb.settings import CHECKOUT, load_settings
+
+    corpus = CHECKOUT / "corpus" / "docs"
+    with KnowledgeBase(load_settings(data_dir=tmp_path / "d", environ={})) as kb:
+        kb.ingest([corpus], procs=2)
+        for path in sorted(corpus.iterdir()):
+            doc_id = next(i for i in kb.all_ids() if kb.document(i)["source_path"] == str(path.resolve()))
+            assert kb.original(doc_id)["data"] == path.read_bytes(), path.name

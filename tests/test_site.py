@@ -509,6 +509,30 @@ def test_admin_imports_files_and_sees_the_report(admin, reader, library):
     assert "未变（跳过）1" in again
 
 
+def test_import_report_says_what_cleanup_changed(admin):
+    """A fictional sample with pinyin debris and mojibake, as text copied from a web page looks."""
+    sample = "上传样例：區域化党建\n推进區(qū)域化黨(dǎng)建。\n社区??服务持续开展。\n".encode()
+    html = _upload(admin, [(sample, "web-sample.txt")]).get_data(as_text=True)
+    assert "已清理：拼音注音 2 处（第 2 行起）；请核对：疑似乱码 1 处（第 3 行）" in html
+
+
+def test_api_returns_the_original_file_as_a_download(admin, reader, anon):
+    sample = "原件样例\n推进區(qū)域化党建。\n".encode("gbk")
+    _upload(admin, [(sample, "原件样例.txt")])
+    response = reader.get("/api/documents/原件样例/original")
+    assert response.status_code == 200
+    assert response.data == sample
+    assert response.headers["Content-Type"] == "text/plain; charset=gb18030"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "原件样例.txt"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert anon.get("/api/documents/原件样例/original").status_code == 401
+    missing = reader.get("/api/documents/nope/original")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+
+
 def test_import_without_files_or_too_large(admin, library):
     response = admin.post("/import", data={"csrf_token": token(admin, "/pearls")},
                           content_type="multipart/form-data")

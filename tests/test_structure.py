@@ -334,6 +334,47 @@ def test_infer_front_author_unit_label_is_not_an_author():
     assert found.get("author") != "东湖街道党工委"
 
 
+# Samples written for these tests; the names are fictional.
+@pytest.mark.parametrize(("closing", "author"), [
+    ("（作 者：张三）", "张三"),  # a space inside the label
+    ("作　者：王晓红", "王晓红"),  # an ideographic space
+    ("(作者: 张三 李四)", "张三 李四"),  # half-width brackets, a space after the colon, two names
+    ("【作者】张三", "张三"),
+    ("[执笔：李明]", "李明"),
+    ("［执笔人：李明］", "李明"),
+    ("〔撰稿〕赵晓", "赵晓"),
+    ("执 笔 人：钱多多", "钱多多"),
+    ("作者：张三（临江区委组织部）", "张三（临江区委组织部）"),  # the value's own brackets stay
+    ("（作者：张三（临江区委组织部））", "张三（临江区委组织部）"),
+])
+def test_infer_front_closing_author_written_with_spaces_or_brackets(closing, author):
+    found, rest = infer_front(lines("工作总结", "今年以来，支部认真组织学习。", closing))
+    assert found == {"title": "工作总结", "author": author}
+    assert [ln.text for ln in rest] == ["今年以来，支部认真组织学习。"]
+
+
+@pytest.mark.parametrize("closing", ["（作者：）", "【作者】", "作者们都认为，这样做很好。", "作  者  单  位"])
+def test_infer_front_an_author_label_without_a_name_is_body_text(closing):
+    found, rest = infer_front(lines("工作总结", "今年以来，支部认真组织学习。", closing))
+    assert "author" not in found
+    assert rest[-1].text == closing
+
+
+@pytest.mark.parametrize("line", [
+    "作者：" + " " * 3000 + "张三",
+    "作者：张" + " " * 3000 + "）x",
+    "（" + " " * 3000 + "作者：" + " " * 3000 + "）",
+    "【作者" + " " * 3000 + "】x",
+    "第 1 页" + " " * 3000 + "，x",
+    "2022年3月" + " " * 3000 + "x",
+])
+def test_long_runs_of_spaces_in_a_closing_line_do_not_hang(line):
+    """The front-line patterns are linear-time: a line with 3,000 spaces is read at once."""
+    found, _ = infer_front(lines("工作总结", "今年以来，支部认真组织学习。", line))
+    assert found["title"] == "工作总结"
+    is_debris(line)
+
+
 def test_infer_front_of_nothing():
     assert infer_front([]) == ({}, [])
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import io
+
+from flask import Blueprint, jsonify, request, send_file
 
 from kb.citation import cite
 from kb.errors import BadRequest
@@ -28,6 +30,17 @@ def search():  # noqa: ANN201
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
     return jsonify(get_kb().document(doc_id))
+
+
+@bp.get("/documents/<doc_id>/original")
+def original(doc_id: str):  # noqa: ANN201
+    """The file the document was imported from, byte for byte, as a download."""
+    found = get_kb().original(doc_id)
+    response = send_file(io.BytesIO(found["data"]), mimetype=found["media_type"], as_attachment=True,
+                         download_name=found["name"], conditional=False, etag=False, max_age=None)
+    response.headers["Content-Type"] = found["media_type"]  # as stored: werkzeug would add utf-8
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/documents/<doc_id>/similar")

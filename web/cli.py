@@ -110,6 +110,8 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], as_json: bool, no_index: 
             if item.reason:
                 line += f"  原因：{item.reason}" + (f"（第 {item.line} 行）" if item.line else "")
             click.echo(line, err=item.status == "rejected")
+            if item.cleanup:
+                click.echo(f"      {item.cleanup_note()}")
         c = report.counts()
         click.echo(f"新增 {c['added']}，更新 {c['updated']}，未变 {c['unchanged']}，"
                    f"拒绝 {c['rejected']}，忽略（非支持格式）{c['ignored']}，用时 {report.seconds} 秒")
@@ -186,9 +188,17 @@ def search(ctx: click.Context, query: str, mode: tuple[str, ...], domain: tuple[
 @main.command()
 @click.argument("doc_id")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
+@click.option("--original", is_flag=True, help="输出导入时的原始文件（逐字节，写到标准输出）")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="把原始文件写到这个文件（隐含 --original）")
 @click.pass_context
-def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
-    """显示一篇文档：元数据、结构、工作模式（已确认 / 建议及依据）。"""
+def show(ctx: click.Context, doc_id: str, as_json: bool, original: bool, output: str | None) -> None:
+    """显示一篇文档：元数据、结构、工作模式（已确认 / 建议及依据）；--original 取回原始文件。"""
+    if original or output:
+        if as_json:
+            raise click.UsageError("--json 不能与 --original / -o 同用")
+        _write_original(ctx, doc_id, output)
+        return
     with _library(ctx).kb() as kb:
         doc = kb.document(doc_id)
     if as_json:
@@ -217,6 +227,24 @@ def show(ctx: click.Context, doc_id: str, as_json: bool) -> None:
         if section["text"]:
             for para in section["text"].split("\n"):
                 click.echo(f"{indent}  {para}")
+
+
+def _write_original(ctx: click.Context, doc_id: str, output: str | None) -> None:
+    """The imported file's bytes to ``output``, or to standard output (never a Word file to a
+    terminal: that needs ``-o``)."""
+    with _library(ctx).kb() as kb:
+        original = kb.original(doc_id)
+    if output:
+        with open(output, "wb") as handle:
+            handle.write(original["data"])
+        click.echo(f"已写出 {original['name']}（{original['size']} 字节）→ {output}", err=True)
+        return
+    sys.stdout.flush()
+    stdout = sys.stdout.buffer
+    if not original["media_type"].startswith("text/") and stdout.isatty():
+        raise KbError(f"{original['name']} 不是文本文件，请用 -o 文件名 保存")
+    stdout.write(original["data"])
+    stdout.flush()
 
 
 @main.command()

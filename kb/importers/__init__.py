@@ -22,10 +22,15 @@ def is_supported(path: Path) -> bool:
 
 
 def parse_bytes(data: bytes, path: Path) -> ParsedDocument:
-    """Parse file contents; ``path`` gives the format (by extension) and the default id."""
+    """Parse file contents; ``path`` gives the format (by extension) and the default id.
+
+    The document keeps the bytes it was made from (``original``) and what clean-up changed.
+    """
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
         raise ImportRejected(
             f"不支持的文件类型 {path.suffix or '(无扩展名)'}；支持：{', '.join(SUPPORTED)}", path=str(path)
         )
-    return parser(data, path)
+    doc = parser(data, path)
+    doc.original = data
+    return doc

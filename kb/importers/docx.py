@@ -10,6 +10,7 @@ from pathlib import Path
 import docx
 from docx.opc.exceptions import PackageNotFoundError
 
+from ..cleanup import clean_paragraphs
 from ..errors import ImportRejected
 from ..model import ParsedDocument
 from ..structure import Line, is_debris
@@ -33,21 +34,22 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise ImportRejected(f"无法读取 Word 文件（不是有效的 .docx）：{exc}", path=str(path)) from exc
-    lines: list[Line] = []
+    # Every paragraph and table row, in order (empty ones too: clean-up counts paragraphs).
+    blocks: list[tuple[str, int | None, bool]] = []
     for block in document.element.body.iterchildren():
         tag = block.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = docx.text.paragraph.Paragraph(block, document)
-            text = para.text.strip()
-            if not text or is_debris(text):
-                continue
             level, is_title = _style_level(para.style.name if para.style is not None else "")
-            lines.append(Line(text, level, is_title))
+            blocks.append((para.text.strip(), level, is_title))
         elif tag == "tbl":
             table = docx.table.Table(block, document)
             for row in table.rows:
                 cells = [c.text.strip() for c in row.cells]
-                row_text = "　".join(dict.fromkeys(c for c in cells if c))
-                if row_text:
-                    lines.append(Line(row_text))
-    return from_lines(lines, path, "docx", {})
+                blocks.append(("　".join(dict.fromkeys(c for c in cells if c)), None, False))
+    texts, cleanup = clean_paragraphs([text for text, _, _ in blocks])
+    lines = [Line(text, level, is_title) for text, (_, level, is_title) in zip(texts, blocks, strict=True)
+             if text and not is_debris(text)]
+    doc = from_lines(lines, path, "docx", {})
+    doc.cleanup = cleanup
+    return doc

@@ -9,6 +9,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
+from ..cleanup import clean_text
 from ..errors import ImportRejected
 from ..model import ParsedDocument
 from ..structure import build_sections, markdown_lines
@@ -31,7 +32,8 @@ _Loader.yaml_implicit_resolvers = {
 
 def parse(data: bytes, path: Path) -> ParsedDocument:
     """Parse a Markdown document; the front matter is optional but must be valid when present."""
-    text, _ = decode(data, str(path))
+    text, encoding = decode(data, str(path))
+    text, cleanup = clean_text(text)  # front matter included: line numbers are the file's
     meta: dict[str, object] = {}
     content = text
     if _FENCE.match(text):
@@ -56,7 +58,8 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
     body, sections = build_sections(lines)
     if not body.strip():
         raise ImportRejected("文档没有正文", path=str(path))
-    doc = ParsedDocument(id="", title="", body=body, sections=sections, format="markdown")
+    doc = ParsedDocument(id="", title="", body=body, sections=sections, format="markdown",
+                         cleanup=cleanup, charset=encoding)
     return apply_fields(doc, meta, path)
 
 

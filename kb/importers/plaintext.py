@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..cleanup import clean_text
 from ..errors import ImportRejected
 from ..model import ParsedDocument
 from ..structure import Line, build_sections, clean_lines, infer_front
@@ -13,8 +14,11 @@ from .fields import apply_fields
 
 def parse(data: bytes, path: Path) -> ParsedDocument:
     text, encoding = decode(data, str(path))
+    text, cleanup = clean_text(text)
     lines = [Line(t) for t in clean_lines(text)]
-    return from_lines(lines, path, "text", {"encoding": encoding})
+    doc = from_lines(lines, path, "text", {"encoding": encoding})
+    doc.cleanup, doc.charset = cleanup, encoding
+    return doc
 
 
 def from_lines(lines: list[Line], path: Path, fmt: str, extra: dict[str, object]) -> ParsedDocument:
