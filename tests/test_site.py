@@ -589,3 +589,17 @@ def test_api_search_is_the_cli_json(reader, library):
     for data in (api, cli):
         data.pop("took_ms", None)
     assert api == cli
+
+
+def test_search_page_says_how_many_hold_every_word_and_offers_a_correction(reader):
+    html = reader.get("/search?q=会所文化 服务联盟").get_data(as_text=True)
+    found = reader.get("/api/search?q=会所文化 服务联盟").get_json()
+    assert found["total"] > found["total_all"]
+    assert f'<strong class="all-words">{found["total_all"]}</strong> 篇包含全部检索词' in html
+    typo = reader.get("/search?q=楼于党建&type=案例").get_data(as_text=True)
+    assert "您是不是要找" in typo
+    link = re.search(r'class="suggestion"[^>]*>您是不是要找：<a href="([^"]+)">([^<]+)</a>', typo)
+    assert link and link.group(2) == "楼宇党建"
+    followed = reader.get(link.group(1).replace("&amp;", "&"))
+    page = followed.get_data(as_text=True)
+    assert followed.status_code == 200 and "您是不是要找" not in page and "类型：案例" in page
