@@ -1,10 +1,11 @@
 """The one analyzer: fold → segment → (sub-words) → drop punctuation, with exact offsets.
 
 Two representations of the same folded text: **words** (jieba with our dictionary, for matching,
-phrases and highlighting) and **character bigrams** of every run of Chinese characters (for
-recall that does not depend on the dictionary: a word the dictionary does not know, or splits
-differently, still meets its characters). Bigrams only rank and widen matching; highlights come
-from word tokens, so they stay exact.
+phrases and highlighting) and **characters** (the Chinese characters of a document with their
+counts, for ranking that does not depend on the dictionary: a word the dictionary does not know,
+or splits differently, still meets its characters). A query word also meets the words it is
+made of (:meth:`Analyzer.parts`). Characters only rank; highlights come from word tokens, so
+they stay exact.
 
 Positions are sequential (one per kept word, plus a gap at a sentence end 。！？； so that phrases do not
 match across a sentence break); sub-words of a long word (凝聚力工程 inside 凝聚力工程学会) share
@@ -28,10 +29,10 @@ from kb.settings import Settings
 from .segment import Segmenter, get_segmenter
 from .synonyms import Synonyms
 
-ANALYZER_VERSION = "3"
+ANALYZER_VERSION = "4"
 _WORD = re.compile(r"\w")
 _SENTENCE_END = frozenset("。！？；!?;…")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,25 +139,24 @@ class Analyzer:
                     out.append((piece, i))
         return tuple(out)
 
-    def grams(self, text: str) -> dict[str, int]:
-        """Character bigrams of every run of two or more Chinese characters, with their counts."""
+    def chars(self, text: str) -> dict[str, int]:
+        """The Chinese characters of a (folded) text with their counts."""
         out: dict[str, int] = {}
         get = out.get
-        for run in _CJK_RUN.findall(normalize(text)):
-            for i in range(len(run) - 1):
-                gram = run[i : i + 2]
-                out[gram] = get(gram, 0) + 1
+        for ch in _CJK_CHAR.findall(normalize(text)):
+            out[ch] = get(ch, 0) + 1
         return out
 
-    def word_grams(self, word: str) -> list[str]:
-        """The distinct character bigrams of one (folded) query word, in order."""
-        return list(dict.fromkeys(g for run in _CJK_RUN.findall(word)
-                                  for g in (run[i : i + 2] for i in range(len(run) - 1))))
+    def word_chars(self, word: str) -> list[str]:
+        """The distinct Chinese characters of one (folded) query word, in order."""
+        return list(dict.fromkeys(_CJK_CHAR.findall(word)))
 
     def parts(self, word: str) -> tuple[str, ...]:
-        """The dictionary words a long word is made of: the cover of ``word`` by its sub-words
-        with the most characters covered, then the finest (快递行业党建 → 快递, 行业, 党建).
-        Empty when the word has no cover of two or more pieces."""
+        """The words a long word is made of, for matching it when a text writes them apart: the
+        cover of ``word`` by dictionary sub-words (and at most one single character) with the
+        most characters covered, then the fewest single characters, then the finest
+        (快递行业党建 → 快递, 行业, 党建; 书法课 → 书法, 课). Empty when the word has no cover of
+        two or more pieces, at least one of them a dictionary word."""
         n = len(word)
         if n < 3 or not _is_cjk(word[0]):
             return ()
@@ -165,16 +165,24 @@ class Analyzer:
             for at in range(n - size + 1):
                 if self.segmenter.is_word(word[at : at + size]):
                     starting.setdefault(at, []).append(word[at : at + size])
-        # best[i] = (characters covered, pieces, chosen pieces) for word[i:]
-        best: list[tuple[int, int, tuple[str, ...]]] = [(0, 0, ())] * (n + 1)
+        if not starting:
+            return ()
+        Cover = tuple[int, int, int, tuple[str, ...]]  # covered, -singles, pieces, the pieces
+        empty: Cover = (0, 0, 0, ())
+        # best[k][i]: the best cover of word[i:] using at most k single characters
+        best: list[list[Cover]] = [[empty] * (n + 1), [empty] * (n + 1)]
         for i in range(n - 1, -1, -1):
-            options = [best[i + 1]]
-            for piece in starting.get(i, ()):
-                covered, count, chosen = best[i + len(piece)]
-                options.append((covered + len(piece), count + 1, (piece, *chosen)))
-            best[i] = max(options, key=lambda o: (o[0], o[1]))
-        chosen = best[0][2]
-        return chosen if len(chosen) >= 2 else ()
+            for k in (0, 1):
+                options = [best[k][i + 1]]
+                for piece in starting.get(i, ()):
+                    c, s, p, chosen = best[k][i + len(piece)]
+                    options.append((c + len(piece), s, p + 1, (piece, *chosen)))
+                if k and _is_cjk(word[i]):
+                    c, s, p, chosen = best[0][i + 1]
+                    options.append((c + 1, s - 1, p + 1, (word[i], *chosen)))
+                best[k][i] = max(options, key=lambda o: o[:3])
+        chosen = best[1][0][3]
+        return chosen if len(chosen) >= 2 and any(len(p) > 1 for p in chosen) else ()
 
     def terms(self, text: str) -> list[str]:
         """The words of a query string, in order, without sub-words."""

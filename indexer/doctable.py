@@ -100,7 +100,7 @@ class DocTable:
 
         self.title_norm = norm(title)
         self.text_norm = norm(text)
-        self.gram_norm = norm(title + text)
+        self.chars_norm = norm(title + text)
         sections = max(1, self.entries - self.size)
         self.avg_section_length = max(1.0, float(text.sum()) / sections)
 

@@ -100,7 +100,7 @@ def entries(doc: dict) -> list[dict[str, object]]:
     meta["length"] = sum(len(s["text"]) + len(s["heading"]) for s in sections)
     document: dict[str, object] = {
         "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
-        "title": doc["title"], "gram": doc["title"],
+        "title": doc["title"],
         "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
         "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
         "domain": ",".join(normalize(d) for d in doc["domain"]),
@@ -113,12 +113,12 @@ def entries(doc: dict) -> list[dict[str, object]]:
     if doc["unit"]:
         document["unit"] = normalize(doc["unit"])
         document["unit_text"] = doc["unit"]
+    document["chars"] = "\n".join([doc["title"], *(s["heading"] + "\n" + s["text"] for s in sections)])
     out = [document]
     for s in with_text:
         heading = "\n".join([*folded.get(s["ord"], []), s["heading"]]).strip()
         out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
-                    "section": heading, "_stored_section": s["path_label"], "body": s["text"],
-                    "gram": heading + "\n" + s["text"]})
+                    "section": heading, "_stored_section": s["path_label"], "body": s["text"]})
     return out
 
 

@@ -1,13 +1,13 @@
 """Best-match ranking over whole posting lists: BM25F per document, with a coordination level.
 
 A query is a list of *units* (each word of the query, each quoted phrase, each ``OR`` group).
-A document matches when it holds at least one unit; documents holding every unit come first,
-then those holding most of them, and within one level BM25F decides (title ×3, heading ×1.5,
-text ×1; k1 = 1.2, b = 0.75). A word unit is held when the document has the word, one of its
-synonyms, all of its dictionary parts (快递行业党建 → 快递 + 行业 + 党建) or all of its character
-bigrams (the word written the same way but segmented differently). The score adds the word
-(weight 1), synonyms (0.8), parts (0.5) and bigrams (0.5): the dictionary adds precision, the
-parts and bigrams keep recall.
+A document matches when it shares a word, a synonym or a part of a word with the query;
+documents holding every unit come first, then those holding most of them, and within one level
+BM25F decides (title ×3, heading ×1.5, text ×1; k1 = 1.2, b = 0.75). A word unit is held when
+the document has the word, one of its synonyms or all of its parts (快递行业党建 → 快递 + 行业 +
+党建; 书法课 → 书法 + 课). The score adds the word (weight 1), its synonyms (0.8), its parts
+(0.5) and its characters (0.5, over the whole document): the dictionary adds precision, the
+parts and characters keep recall.
 
 The field weights are those of the schema (``TITLE_BOOST``, ``SECTION_BOOST``), which Whoosh
 already multiplies into each posting's weight. Each (field, term) posting list is read once per search as two arrays (entry numbers and term
@@ -29,7 +29,7 @@ K1 = 1.2
 B = 0.75
 SYNONYM_WEIGHT = 0.8
 PART_WEIGHT = 0.5
-GRAM_WEIGHT = 0.5
+CHAR_WEIGHT = 0.5
 WORD_FIELDS = ("title", "section", "body")
 
 
@@ -44,10 +44,10 @@ class Unit:
 
 @dataclass
 class Terms:
-    """What a query scores with: (fields, word) and bigram weights (the highest weight wins)."""
+    """What a query scores with: (fields, word) and character weights (the highest weight wins)."""
 
     words: dict[tuple[tuple[str, ...], str], float] = field(default_factory=dict)
-    grams: dict[str, float] = field(default_factory=dict)
+    chars: dict[str, float] = field(default_factory=dict)
     # words of quoted phrases: they rank, but a document holding them apart does not match
     exact: set[tuple[tuple[str, ...], str]] = field(default_factory=set)
 
@@ -59,8 +59,8 @@ class Terms:
             self.exact.add(key)
         self.words[key] = max(weight, self.words.get(key, 0.0))
 
-    def add_gram(self, gram: str, weight: float) -> None:
-        self.grams[gram] = max(weight, self.grams.get(gram, 0.0))
+    def add_char(self, ch: str, weight: float) -> None:
+        self.chars[ch] = max(weight, self.chars.get(ch, 0.0))
 
 
 class Postings:
@@ -113,8 +113,9 @@ class Postings:
             found |= self.doc_tf(f, term) > 0
         return found
 
-    def gram_tf(self, gram: str) -> np.ndarray:
-        return self.doc_tf("gram", gram) / self.table.gram_norm
+    def char_tf(self, ch: str) -> np.ndarray:
+        """A character's length-normalised frequency in each document (title, headings, text)."""
+        return self.doc_tf("chars", ch) / self.table.chars_norm
 
 
 def idf(df: int, n: int) -> float:
@@ -127,8 +128,9 @@ def saturate(tf: np.ndarray, weight: float) -> np.ndarray:
 
 
 def score(postings: Postings, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
-    """BM25F over documents: every word and bigram of the query, each with its weight; and the
-    documents that share a word, a part or a bigram with the query (phrase words aside)."""
+    """BM25F over documents: every word and character of the query, each with its weight; and
+    the documents that share a word, a synonym or a part with the query (phrase words and
+    characters rank, but do not make a document match)."""
     n = postings.table.size
     total = np.zeros(n, dtype=np.float64)
     shares = np.zeros(n, dtype=bool)
@@ -139,12 +141,11 @@ def score(postings: Postings, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
             total += idf(df, n) * saturate(tf, weight)
             if (fields, term) not in terms.exact:
                 shares |= tf > 0
-    for gram, weight in terms.grams.items():
-        tf = postings.gram_tf(gram)
+    for ch, weight in terms.chars.items():
+        tf = postings.char_tf(ch)
         df = int(np.count_nonzero(tf))
         if df:
             total += idf(df, n) * saturate(tf, weight)
-            shares |= tf > 0
     return total, shares
 
 
@@ -168,7 +169,8 @@ def order(docs: np.ndarray, level: np.ndarray, scores: np.ndarray, ids: list[str
 
 def section_scores(postings: Postings, terms: Terms, entries: range,
                    lengths: dict[int, int]) -> dict[int, float]:
-    """BM25 of the section entries of one document (heading ×1.5), for choosing its snippets."""
+    """BM25 of the section entries of one document (heading ×1.5), for choosing its snippets
+    (words only: characters are counted per document)."""
     if not len(entries):
         return {}
     t = postings.table
@@ -195,9 +197,4 @@ def section_scores(postings: Postings, terms: Terms, entries: range,
         for f in parts:
             ids, weights = postings.raw(f, term)
             add(ids, weights, 1.0, term_idf, weight)
-    for gram, weight in terms.grams.items():
-        df = int(np.count_nonzero(postings.doc_tf("gram", gram)))
-        if df:
-            ids, weights = postings.raw("gram", gram)
-            add(ids, weights, 1.0, idf(df, n), weight)
     return out

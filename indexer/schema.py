@@ -58,13 +58,13 @@ class PackedPositions(formats.Positions):
         return packed.tolist()
 
 
-class GramCounts(formats.Existence):
-    """Character bigrams with their counts as weights, and nothing else: no positions, no value
-    bytes (the bigram field ranks and widens matching; phrases and highlights use words)."""
+class CharCounts(formats.Existence):
+    """Characters with their counts as weights, and nothing else: no positions, no value bytes
+    (the character field only ranks; phrases and highlights use words)."""
 
     def word_values(self, value, analyzer, **kwargs):  # noqa: ANN001, ANN201
         fb = self.field_boost
-        return [(gram, count, count * fb, b"") for gram, count in _analyzer().grams(value).items()]
+        return [(ch, count, count * fb, b"") for ch, count in _analyzer().chars(value).items()]
 
     def decode_frequency(self, valuestring: bytes) -> int:
         return 1
@@ -114,9 +114,9 @@ def _text(boost: float = 1.0, stored: bool = True) -> fields.TEXT:
     return field
 
 
-def _grams() -> fields.TEXT:
-    field = fields.TEXT(analyzer=HongxianTokenizer("grams"), stored=False, phrase=False)
-    field.format = GramCounts()
+def _chars() -> fields.TEXT:
+    field = fields.TEXT(analyzer=HongxianTokenizer("chars"), stored=False, phrase=False)
+    field.format = CharCounts()
     return field
 
 
@@ -135,7 +135,7 @@ def make_schema() -> fields.Schema:
         title=_text(TITLE_BOOST),  # documents
         section=_text(SECTION_BOOST),  # sections: the heading path
         body=_text(),  # sections: the text; documents: stored only, for whole-document snippets
-        gram=_grams(),  # character bigrams: of the title (documents), of heading and text (sections)
+        chars=_chars(),  # documents: the characters of the title, the headings and the text
         mode=fields.KEYWORD(commas=True),
         domain=fields.KEYWORD(commas=True),
         region=fields.KEYWORD(commas=True),

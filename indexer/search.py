@@ -2,7 +2,7 @@
 
 *Which documents match?* Every query term's whole posting list is read once as arrays and
 summed per document (:mod:`indexer.ranking`): a document matches when it shares a word, a
-part of a word or a character bigram with the query, holds every ``+`` unit and passes the
+synonym or a part of a word with the query, holds every ``+`` unit and passes the
 filters and exclusions; a phrase must sit in one section or the title. So the total, the count
 of documents holding every word and the facets are exact and cheap. *What comes first?* The
 documents holding the most units, then BM25F; each document's best sections become its hits,
@@ -33,7 +33,7 @@ from .index import IndexStore
 from .postings import query_ids, term_ids
 from .query import FILTER_FIELDS, Clause, ParsedQuery, parse_query, year_range
 from .ranking import (
-    GRAM_WEIGHT,
+    CHAR_WEIGHT,
     PART_WEIGHT,
     SYNONYM_WEIGHT,
     Postings,
@@ -174,8 +174,8 @@ class SearchService:
     # ---------------------------------------------------------------- units
     def _word_present(self, s: Searcher, table: DocTable, postings: Postings, token: str,
                       fields: tuple[str, ...], terms: Terms, marks: Highlights) -> np.ndarray:
-        """Documents that hold one query word (itself, a synonym, all its dictionary parts or
-        all its character bigrams); adds what it scores with to ``terms``."""
+        """Documents that hold one query word (itself, a synonym or all of its parts); adds what
+        it scores with (also its characters) to ``terms``."""
         terms.add_word(fields, token, 1.0)
         marks.terms.add(token)
         present = postings.present(fields, token)
@@ -197,13 +197,9 @@ class SearchService:
                 marks.terms.add(part)
                 every &= postings.present(fields, part)
             present |= every
-        grams = self.analyzer.word_grams(token) if "body" in fields else []
-        if grams:
-            every = table.live.copy()
-            for gram in grams:
-                terms.add_gram(gram, GRAM_WEIGHT)
-                every &= postings.doc_tf("gram", gram) > 0
-            present |= every
+        if "body" in fields:  # characters rank (over the whole document), they do not match
+            for ch in self.analyzer.word_chars(token):
+                terms.add_char(ch, CHAR_WEIGHT)
         return present
 
     def _clause_present(self, s: Searcher, table: DocTable, postings: Postings, clause: Clause,
@@ -303,8 +299,8 @@ class SearchService:
 
     def _matching_docs(self, s: Searcher, table: DocTable, parsed: ParsedQuery, units: list[Unit],
                        shares: np.ndarray | None, known_modes: list[str]) -> np.ndarray:
-        """Documents that share a word, a part of a word or two characters of a word with the
-        query (and hold every required unit), within the filters, without the excluded words."""
+        """Documents that share a word, a synonym or a part of a word with the query (and hold
+        every required unit), within the filters, without the excluded words."""
         docs = table.live.copy()
         if units:
             held = shares.copy() if shares is not None else np.zeros(table.size, dtype=bool)

@@ -334,3 +334,20 @@ def test_read_dictionary_rejects_spaces_and_chinese_punctuation(tmp_path, bad_te
 def test_read_dictionary_of_a_missing_file_is_a_startup_error(tmp_path):
     with pytest.raises(StartupError):
         read_dictionary(tmp_path / "absent.txt")
+
+
+@pytest.mark.parametrize(("word", "parts"), [
+    ("快递行业党建", ("快递", "行业", "党建")),  # the finest full cover, not 快递 + 行业党建
+    ("书法课", ("书法", "课")),  # one single character completes a cover
+    ("党员示范岗", ("党员", "示范岗")),  # but a cover of words wins over one with a single character
+    ("居民区党支部", ("居民区", "党支部")),
+    ("党建", ()),  # too short to have parts
+    ("abc党建", ()),  # not a Chinese word
+])
+def test_parts_cover_a_compound_with_dictionary_words(analyzer, word, parts):
+    assert analyzer.parts(word) == parts
+
+
+def test_chars_count_the_chinese_characters(analyzer):
+    assert analyzer.chars("黨建，党员 ok。") == {"党": 2, "建": 1, "员": 1}
+    assert analyzer.word_chars("会所文化会") == ["会", "所", "文", "化"]
