@@ -21,7 +21,7 @@ from .importers import is_supported, parse_bytes
 from .model import ParsedDocument
 from .pearls import PearlStrings
 from .settings import Settings, load_settings
-from .suggest import Suggestion, suggest_modes
+from .suggest import Suggestion, suggest_document
 from .taxonomy import Mode, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,7 @@ MAX_PROCS = 4
 def suggestions_for(title: str, body: str, practices: Iterable[tuple[int, str]], modes: list[Mode],
                     threshold: float) -> dict[int, list[Suggestion]]:
     """Mode suggestions for the whole document (key -1) and for each practice (``ord``, text)."""
-    out = {-1: suggest_modes(title + "\n" + body, modes, threshold)}
-    out.update({ord_: suggest_modes(text, modes, threshold) for ord_, text in practices})
-    return out
+    return suggest_document(title, body, practices, modes, threshold)
 
 
 def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float) -> Prepared:
