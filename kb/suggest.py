@@ -3,24 +3,27 @@
 Matching is on folded text (Traditional/Simplified, width, case), longest signal first, so that
 “企业文化” is not also counted as “文化”.
 
-**Evidence.** Each distinct signal term counts once per distinct sentence that holds it (a
-repeated boilerplate line counts once), and repetition across sentences adds logarithmically: a
-term of weight ``w`` found in ``n`` sentences gives ``w · (1 + ln n)``. The evidence of a mode is
-the sum over its terms.
+**Evidence.** Each distinct signal term counts once per distinct prose sentence that holds it,
+and repetition across sentences adds logarithmically: a term of weight ``w`` found in ``n``
+sentences gives ``w · (1 + ln n)``. The evidence of a mode is the sum over its terms. A line
+repeated word for word (a page's header and footer) counts once; menus, breadcrumbs, link lists
+and page furniture (:func:`is_prose`, :func:`_list_lines`) are no evidence at all.
 
-**Length.** The evidence a text needs grows gently, with the logarithm of its length: ``NEED``
-for a text of up to ``SHORT`` characters, a quarter more for each e-fold beyond (1,300
-characters: 1.49; 5,000: 1.89; 20,000: 2.31). A long text offers more places for a signal word
-to turn up by chance, but the best of many chance findings grows only like the logarithm of their
-number, so the same evidence in a longer text still counts.
+**Length.** The evidence a text needs grows gently, with the logarithm of its length (its prose,
+each wording once): ``NEED`` up to ``SHORT`` characters, a fifth more for each e-fold beyond
+(1,300 characters: 1.43; 5,000: 1.75; 20,000: 2.09). A long text offers more places for a signal
+word to turn up by chance, but the best of many chance findings grows only like the logarithm
+of their number, so the same evidence in a longer text still counts. ``NEED`` is set so that in
+a short text one weak signal (weight 1) is not enough and one of weight 1.5 is; ``GROWTH`` so
+that such a signal still suffices for a text of the length of one report or news article
+(up to about 1,700 characters).
 
 **Score.** ``1 - 2^(-evidence / need)``: 0.5 exactly when the evidence equals what the text's
-length needs, so the default ``suggest_threshold`` of 0.5 reads “enough evidence”. In a short
-text a single weak signal (weight 1) stays below it, a single strong one (weight 1.5 or more)
-passes, and so does a weak one found in two sentences.
+length needs, so the default ``suggest_threshold`` of 0.5 reads “enough evidence”; a weak
+signal found in two sentences of a short text passes too.
 
-A model learned from people's decisions (:mod:`kb.learn`) may raise or lower the score; without
-one the score is the signal score above.
+Signal terms learned from people's decisions (:mod:`kb.learn`) add to the evidence (or, learned
+from rejections, take from it); without decisions the score is the signal score above.
 """
 
 from __future__ import annotations
@@ -201,10 +204,32 @@ def score_mode(text: str, folded: str, mode: Mode,
 
 
 def score_modes(text: str, modes: list[Mode], model: ModeModel | None = None) -> list[Suggestion]:
-    """Every mode's suggestion for ``text``, in taxonomy order, with or without a learned model."""
+    """Every mode's suggestion for ``text``, in taxonomy order.
+
+    With a learned model (:mod:`kb.learn`), each mode's learned evidence is added to its signal
+    evidence before scoring; a suggestion that the signal terms alone would not make lists the
+    sentences with its learned terms first.
+    """
     doc = Text(text)
-    out = [score_signals(doc, mode)[1] for mode in modes]
-    return model.adjust(doc, out) if model is not None else out
+    out = []
+    pairs = None
+    for mode in modes:
+        evidence, suggestion = score_signals(doc, mode)
+        if model is not None and mode.name in model.terms:
+            if pairs is None:
+                from .learn import bigrams
+
+                pairs = bigrams(doc.folded)
+            extra, sentences_ = model.evidence(doc, mode.name, pairs)
+            if extra:
+                shown = {e["start"] for e in suggestion.evidence}
+                learned = [e for e in sentences_ if e["start"] not in shown]
+                items = (learned + suggestion.evidence if suggestion.score < 0.5
+                         else suggestion.evidence + learned)
+                total = max(0.0, evidence + extra)
+                suggestion = Suggestion(mode.name, signal_score(total, doc.length), items[:MAX_EVIDENCE])
+        out.append(suggestion)
+    return out
 
 
 def suggest_modes(text: str, modes: list[Mode], threshold: float,

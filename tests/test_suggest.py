@@ -5,10 +5,12 @@ from __future__ import annotations
 import opencc
 import pytest
 
+from kb import learn
 from kb.normalize import normalize
 from kb.settings import CHECKOUT
 from kb.suggest import find_signals, need, sentences, suggest_modes
 from kb.taxonomy import Mode, load_taxonomy
+from web.cli import main
 
 CULTURE = Mode("文化嵌入型", signals={"文化": 1.0, "企业文化": 2.0, "文化长廊": 2.5, "展演": 2.0})
 SERVICE = Mode("服务导入型", signals={"服务联盟": 2.5, "白领": 1.5})
@@ -178,3 +180,149 @@ def test_every_suggestion_carries_the_sentences_that_justify_it():
             for ev in s.evidence:
                 assert text[ev["start"]:ev["end"]] == ev["sentence"]
                 assert ev["terms"] and all(normalize(t) in normalize(ev["sentence"]) for t in ev["terms"])
+
+
+# ------------------------------------------------------------------ learning from decisions
+# Service-led work for delivery riders: the taxonomy's signal terms hardly name it, so only what
+# people confirm can teach it. Literacy classes: 文化 there means schooling, not culture.
+RIDERS = [
+    "街道党工委在商圈设立了三处骑手驿站，为外卖骑手和快递员提供热水、充电和歇脚的地方，雨雪天还备有"
+    "雨衣和姜茶。驿站由党员志愿者轮流值守，骑手遇到交通纠纷、工资拖欠等难题，可以在驿站登记，"
+    "党工委协调有关部门跟进处理。",
+    "为了让新就业群体有个落脚点，社区党委把闲置的门面房改成骑手驿站，放置微波炉、饮水机和充电柜，"
+    "外卖骑手在送餐间隙可以进来热饭、歇脚。党员骑手还牵头成立了互助小组，谁的电动车坏在路上，"
+    "附近的骑手就过去帮忙。",
+    "开发区党工委联合物流企业在仓储园区建起快递员驿站，除了歇脚、喝水、充电，还请律师每月来驿站一次，"
+    "为快递员和外卖骑手解答劳动合同和工伤保险方面的问题。不少快递员说，驿站让他们在城市里有了一个"
+    "歇脚的家。",
+    "镇党委在集镇路口设立骑手驿站，夏天提供防暑降温用品，冬天提供热水和充电，并在驿站张贴附近公共"
+    "厕所和维修点的位置图。驿站还定期组织外卖骑手免费体检，党员医生在现场讲解颈椎病的预防办法。",
+]
+RIDERS_UNDECIDED = (
+    "区委组织部指导各街道在写字楼和商圈周边建设骑手驿站，为外卖骑手、快递员和网约车司机提供喝水、"
+    "充电、热饭和歇脚的场所。驿站由社区党组织负责日常管理，党员志愿者定时值守，帮助骑手解决停车、"
+    "子女入学等具体困难。"
+)
+RIDERS_NEW = (
+    "城东街道党工委把党群阵地延伸到路边，在三个十字路口设立骑手驿站。外卖骑手和快递员可以进来歇脚、"
+    "充电、加热午饭，驿站里还放着常用药品和雨具。党员骑手在驿站轮值，新来的骑手有不熟悉的路线和规矩，"
+    "都可以向他们请教。"
+)
+LITERACY = [
+    "村党支部了解到不少村民文化程度不高，看不懂农药说明书，就办起了农民夜校。夜校每周两个晚上开课，"
+    "请镇上的技术员讲种植技术，也教大家识字、算账。半年下来，五十多名村民能自己读懂技术资料，"
+    "有人说学了文化，种地心里更有底了。",
+    "社区党委发现辖区外来务工人员文化程度普遍偏低，求职时常常吃亏，便联系职业学校开设夜校识字班和"
+    "电脑入门课，党员教师义务授课。学员白天上班，晚上来夜校补文化，三个月后大多数人能独立填写求职"
+    "表格、收发电子邮件。",
+    "针对部分老年居民文化程度不高、不会用智能手机的问题，社区党支部开设了老年夜校，青年党员当老师，"
+    "从打电话、视频聊天教起，再教网上挂号和缴费。不少老人说，这把年纪还能补上文化课，觉得自己没有落伍。",
+]
+LITERACY_UNDECIDED = (
+    "镇党委了解到一些留守妇女文化程度较低，想学手艺又看不懂说明书，便在村里办起夜校识字班，请退休教师"
+    "任教。夜校晚上七点开课，不占农时。半年后，参加夜校的妇女大多能读懂种养技术资料，不少人说补上了"
+    "文化这一课，心里亮堂多了。"
+)
+
+
+def ingest_texts(kb, folder, texts: dict[str, tuple[str, str]]) -> None:
+    """Import plain-text files ``{id: (title, text)}``."""
+    for doc_id, (title, text) in texts.items():
+        (folder / f"{doc_id}.txt").write_text(f"{title}\n{text}\n", encoding="utf-8")
+    report = kb.ingest([folder / f"{doc_id}.txt" for doc_id in texts])
+    assert report.counts()["rejected"] == 0
+
+
+def suggested_in(kb, doc_id: str) -> dict[str, dict]:
+    return {s["mode"]: s for s in kb.document(doc_id)["modes"]["suggested"]}
+
+
+@pytest.fixture
+def decided_library(kb, tmp_path):
+    """A knowledge base with riders' stations, literacy classes and the short texts above."""
+    texts = {f"rider-{i}": (f"骑手驿站的做法之{i}", t) for i, t in enumerate(RIDERS, 1)}
+    texts["rider-open"] = ("商圈骑手驿站", RIDERS_UNDECIDED)
+    texts |= {f"class-{i}": (f"办好夜校的体会之{i}", t) for i, t in enumerate(LITERACY, 1)}
+    texts["class-open"] = ("留守妇女识字班", LITERACY_UNDECIDED)
+    texts |= {"service": ("园区服务联盟", SERVICE_SHORT), "linkage": ("企业社区共建", LINKAGE_SHORT),
+              "culture": ("社区节目进楼道", CULTURE_SHORT), "hub": ("社会组织联合会", HUB_SHORT),
+              "visits": ("春节走访独居老人", ONE_WEAK)}
+    ingest_texts(kb, tmp_path, texts)
+    return kb
+
+
+def test_without_decisions_suggestions_are_the_signal_based_ones(decided_library):
+    kb = decided_library
+    assert kb.mode_model() is None
+    for doc in kb.documents(kb.all_ids()):
+        expected = suggest_modes(doc["title"] + "\n" + doc["body"], MODES, 0.5)
+        assert [(s["mode"], s["score"]) for s in doc["modes"]["suggested"]] == [(s.mode, s.score) for s in expected]
+
+
+def test_confirmations_teach_suggestions_for_similar_documents(decided_library, tmp_path, runner):
+    kb = decided_library
+    for text in (RIDERS_UNDECIDED, RIDERS_NEW):  # the signal terms alone do not see the mode
+        assert "服务导入型" not in suggested(text, 0.0)
+    assert "服务导入型" not in suggested_in(kb, "rider-open")
+    for i in range(1, 5):
+        kb.decide(f"rider-{i}", "服务导入型", "confirmed", actor="editor1")
+
+    # (a) a newly ingested document uses what the decisions teach …
+    ingest_texts(kb, tmp_path, {"rider-new": ("路口骑手驿站", RIDERS_NEW)})
+    found = suggested_in(kb, "rider-new")["服务导入型"]
+    assert found["score"] >= 0.5
+    first = found["evidence"][0]
+    assert first["learned"] and first["sentence"] in RIDERS_NEW and "驿站" in "".join(first["terms"])
+    assert all(term in first["sentence"] for term in first["terms"])
+
+    # (b) … and `kb modes --resuggest` brings the undecided ones up to date
+    assert "服务导入型" not in suggested_in(kb, "rider-open")
+    result = runner.invoke(main, ["--data-dir", str(kb.settings.data_dir), "modes", "--resuggest"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0 and "重新计算建议" in result.output
+    assert suggested_in(kb, "rider-open")["服务导入型"]["score"] >= 0.5
+    # the decided documents keep their decisions, and unrelated texts are untouched
+    assert kb.document("rider-1")["modes"]["confirmed"] == ["服务导入型"]
+    assert "服务导入型" not in suggested_in(kb, "rider-1")
+    for doc_id in ("linkage", "culture", "hub", "visits", "class-open"):
+        assert "服务导入型" not in suggested_in(kb, doc_id)
+
+
+def test_rejections_lower_suggestions_for_similar_documents(decided_library):
+    kb = decided_library
+    before = suggested_in(kb, "class-open")["文化嵌入型"]["score"]
+    assert before >= 0.5  # 文化 in two sentences: a suggestion the editors will not want
+    for i in range(1, 4):
+        kb.decide(f"class-{i}", "文化嵌入型", "rejected", actor="editor1")
+    kb.resuggest()
+    assert "文化嵌入型" not in suggested_in(kb, "class-open")
+    assert "文化嵌入型" in suggested_in(kb, "culture")  # real culture work keeps its suggestion
+    for i in range(1, 4):  # a rejection is never overwritten by a suggestion
+        modes = kb.document(f"class-{i}")["modes"]
+        assert modes["rejected"] == ["文化嵌入型"] and "文化嵌入型" not in [s["mode"] for s in modes["suggested"]]
+    learned = kb.mode_model().terms["文化嵌入型"]
+    assert {"夜校", "程度"} <= set(learned) and all(w < 0 for w in learned.values())
+
+
+def test_learned_terms_need_several_shared_texts_and_several_agreeing_words():
+    # one confirmed text teaches nothing: its own words are not yet a pattern
+    assert learn.train([(None, RIDERS[0], {"服务导入型": "confirmed"})], MODES) is None
+    model = learn.train([(None, t, {"服务导入型": "confirmed"}) for t in RIDERS]
+                        + [(None, t, {}) for t in (LINKAGE_SHORT, CULTURE_SHORT, HUB_SHORT, ONE_WEAK)], MODES)
+    assert model is not None and {"驿站", "骑手"} <= set(model.terms["服务导入型"])
+    # a text that shares one learned word only is not raised
+    lone = "小区门口新开了一家驿站，代收快件。"
+    assert suggested(lone, 0.0) == {s.mode: s.score for s in suggest_modes(lone, MODES, 0.0, model)}
+
+
+def test_the_model_pickles_and_is_trained_again_only_when_decisions_change(decided_library):
+    import pickle
+
+    kb = decided_library
+    kb.decide("rider-1", "服务导入型", "confirmed", actor="editor1")
+    kb.decide("rider-2", "服务导入型", "confirmed", actor="editor1")
+    model = kb.mode_model()
+    assert kb.mode_model() is model
+    assert pickle.loads(pickle.dumps(model)).terms == model.terms
+    kb.decide("rider-3", "服务导入型", "confirmed", actor="editor1")
+    assert kb.mode_model() is not model
