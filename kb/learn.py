@@ -268,6 +268,14 @@ def fingerprint(conn: sqlite3.Connection, modes: list[Mode]) -> str:
 
 
 _backgrounds: dict[str, tuple[int, list[tuple[str, set[str]]]]] = {}
+KEEP = 4  # databases whose model and background stay in memory (a process normally has one)
+
+
+def _remember(cache: dict, key: str, value: object) -> None:
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > KEEP:
+        cache.pop(next(iter(cache)))
 
 
 def background_bags(conn: sqlite3.Connection, key: str) -> list[tuple[str, set[str]]]:
@@ -281,7 +289,7 @@ def background_bags(conn: sqlite3.Connection, key: str) -> list[tuple[str, set[s
         return cached[1]
     bags = [(doc_id, bigram_set(text)) for doc_id, text in background_texts(conn)]
     with _lock:
-        _backgrounds[key] = (n, bags)
+        _remember(_backgrounds, key, (n, bags))
     return bags
 
 
@@ -295,5 +303,5 @@ def model_for(conn: sqlite3.Connection, modes: list[Mode], key: str) -> ModeMode
     examples = decided_examples(conn, modes)
     model = train(examples, modes, background_bags(conn, key)) if examples else None
     with _lock:
-        _cache[key] = (stamp, model)
+        _remember(_cache, key, (stamp, model))
     return model

@@ -286,6 +286,14 @@ def test_confirmations_teach_suggestions_for_similar_documents(decided_library, 
     assert "服务导入型" not in suggested_in(kb, "rider-1")
     for doc_id in ("linkage", "culture", "hub", "visits", "class-open"):
         assert "服务导入型" not in suggested_in(kb, doc_id)
+    # every suggestion, learned or not, points at the sentences that justify it
+    for doc in kb.documents(kb.all_ids()):
+        text = doc["title"] + "\n" + doc["body"]
+        for s in doc["modes"]["suggested"]:
+            assert s["evidence"]
+            for ev in s["evidence"]:
+                assert text[ev["start"]:ev["end"]] == ev["sentence"] and ev["terms"]
+                assert all(normalize(t) in normalize(ev["sentence"]) for t in ev["terms"])
 
 
 def test_rejections_lower_suggestions_for_similar_documents(decided_library):
