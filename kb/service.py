@@ -14,15 +14,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import store
+from . import learn, store
 from .accounts import Accounts
 from .cleanup import summary_zh
 from .errors import BadRequest, ImportRejected, KbError, NotFound
 from .importers import is_supported, parse_bytes
+from .learn import ModeModel
 from .model import ParsedDocument
 from .pearls import PearlStrings
 from .settings import Settings, load_settings
-from .suggest import Suggestion, suggest_modes
+from .suggest import Suggestion, suggest_document
 from .taxonomy import Mode, Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -102,30 +103,30 @@ MAX_PROCS = 4
 
 
 def suggestions_for(title: str, body: str, practices: Iterable[tuple[int, str]], modes: list[Mode],
-                    threshold: float) -> dict[int, list[Suggestion]]:
+                    threshold: float, model: ModeModel | None = None) -> dict[int, list[Suggestion]]:
     """Mode suggestions for the whole document (key -1) and for each practice (``ord``, text)."""
-    out = {-1: suggest_modes(title + "\n" + body, modes, threshold)}
-    out.update({ord_: suggest_modes(text, modes, threshold) for ord_, text in practices})
-    return out
+    return suggest_document(title, body, practices, modes, threshold, model)
 
 
-def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float) -> Prepared:
+def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float,
+            model: ModeModel | None = None) -> Prepared:
     """Parse one file and suggest its modes (no database needed: runs in worker processes)."""
     try:
         doc = parse_bytes(data, path)
     except ImportRejected as exc:
         return exc
     practices = [(section.ord, section.text) for section in doc.sections if section.is_practice]
-    return doc, suggestions_for(doc.title, doc.body, practices, modes, threshold)
+    return doc, suggestions_for(doc.title, doc.body, practices, modes, threshold, model)
 
 
-def read_and_prepare(path: Path, modes: list[Mode], threshold: float) -> tuple[str | None, Prepared]:
+def read_and_prepare(path: Path, modes: list[Mode], threshold: float,
+                     model: ModeModel | None = None) -> tuple[str | None, Prepared]:
     """(digest of the bytes read, prepared document) for one file."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, ImportRejected(f"无法读取文件：{exc.strerror}", path=str(path))
-    return digest_of(data), prepare(path, data, modes, threshold)
+    return digest_of(data), prepare(path, data, modes, threshold, model)
 
 
 _MEDIA_TYPES = {".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain",
@@ -144,7 +145,7 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha256(IMPORTER_VERSION.encode() + b"\0" + data).hexdigest()
 
 
-_JOB: tuple[list[Mode], float] | None = None  # set before forking the workers of prepare_all
+_JOB: tuple[list[Mode], float, ModeModel | None] | None = None  # set before forking the workers of prepare_all
 BATCH = 256  # files handed to the workers at a time: bounds what waits in memory
 
 
@@ -153,8 +154,8 @@ def _prepare_forked(path: Path) -> tuple[str | None, Prepared]:
     return read_and_prepare(path, *_JOB)
 
 
-def prepare_all(paths: list[Path], modes: list[Mode], threshold: float,
-                procs: int | None = None) -> Iterator[tuple[str | None, Prepared]]:
+def prepare_all(paths: list[Path], modes: list[Mode], threshold: float, procs: int | None = None,
+                model: ModeModel | None = None) -> Iterator[tuple[str | None, Prepared]]:
     """``read_and_prepare`` over many files, in order; large batches use one process per core.
 
     Workers read the files themselves and the results come back a batch at a time, so memory
@@ -164,10 +165,10 @@ def prepare_all(paths: list[Path], modes: list[Mode], threshold: float,
         procs = min(os.cpu_count() or 1, MAX_PROCS) if len(paths) >= PARALLEL_FROM else 1
     if procs < 2 or len(paths) < 2:
         for path in paths:
-            yield read_and_prepare(path, modes, threshold)
+            yield read_and_prepare(path, modes, threshold, model)
         return
     global _JOB
-    _JOB = (modes, threshold)
+    _JOB = (modes, threshold, model)
     try:
         with multiprocessing.get_context("fork").Pool(procs) as pool:
             batches = [paths[start:start + BATCH] for start in range(0, len(paths), BATCH)]
@@ -305,7 +306,7 @@ class KnowledgeBase:
                 slots.append(None)
                 pending.append((path, source))
         prepared = prepare_all([p for p, _ in pending], self.taxonomy().modes,
-                               self.settings.suggest_threshold, procs)
+                               self.settings.suggest_threshold, procs, self.mode_model() if pending else None)
         parsed = iter(pending)
         try:
             for i, slot in enumerate(slots):
@@ -351,7 +352,7 @@ class KnowledgeBase:
         same = self._same(digest, source)
         if same is not None:
             return self._unchanged(same, path, seen)
-        prepared = prepare(path, data, self.taxonomy().modes, self.settings.suggest_threshold)
+        prepared = prepare(path, data, self.taxonomy().modes, self.settings.suggest_threshold, self.mode_model())
         return self._store(prepared, path, digest, source, seen)
 
     def _store(self, prepared: Prepared, path: Path, digest: str, source: str,
@@ -452,14 +453,21 @@ class KnowledgeBase:
             "INSERT INTO tag_history (doc_id, section_ord, mode, status, actor, at) VALUES (?,?,?,?,?,?)",
             (doc_id, ord_, mode, status, actor, stamp))
 
+    def mode_model(self) -> ModeModel | None:
+        """What the decisions so far teach about the modes (None while there are none); trained
+        again only when decisions changed (see :mod:`kb.learn`)."""
+        return learn.model_for(self.conn, self.taxonomy().modes, str(self.settings.db_path))
+
     def resuggest(self, doc_ids: Iterable[str] | None = None) -> int:
-        """Recompute suggestions (after the taxonomy changed); decisions by people are kept.
+        """Recompute suggestions (after the taxonomy or people's decisions changed), with the model
+        learned from the decisions so far; decisions by people are kept.
 
         Only documents whose suggestions actually change are rewritten (and so re-indexed).
         Returns how many changed.
         """
         modes = self.taxonomy().modes
         threshold = self.settings.suggest_threshold
+        model = self.mode_model()
         ids = list(doc_ids) if doc_ids is not None else [
             r["id"] for r in self.conn.execute("SELECT id FROM documents ORDER BY id")]
         changed = 0
@@ -470,7 +478,7 @@ class KnowledgeBase:
             practices = self.conn.execute(
                 "SELECT ord, text FROM sections WHERE doc_id = ? AND is_practice = 1", (doc_id,)).fetchall()
             fresh = suggestions_for(row["title"], row["body"], [(p["ord"], p["text"]) for p in practices],
-                                    modes, threshold)
+                                    modes, threshold, model)
             decided = {(r["section_ord"], r["mode"]) for r in self.conn.execute(
                 "SELECT section_ord, mode FROM tags WHERE doc_id = ? AND status != 'suggested'", (doc_id,))}
             wanted = sorted((o, s.mode, round(s.score, 6)) for o, items in fresh.items() for s in items

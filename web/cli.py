@@ -251,8 +251,10 @@ def _write_original(ctx: click.Context, doc_id: str, output: str | None) -> None
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @click.option("--load", "load_path", type=click.Path(exists=True, dir_okay=False),
               help="从分类文件载入（新增或更新）模式，随后重新计算建议")
+@click.option("--resuggest", is_flag=True,
+              help="重新计算所有文档的建议，用上从已确认、已否决的标注中学到的词（新导入的文档总是这样计算）；人的决定不变")
 @click.pass_context
-def modes(ctx: click.Context, as_json: bool, load_path: str | None) -> None:
+def modes(ctx: click.Context, as_json: bool, load_path: str | None, resuggest: bool) -> None:
     """列出“1+N”工作模式及案例数（已确认 / 建议）。"""
     library = _library(ctx)
     with library.kb() as kb:
@@ -261,9 +263,11 @@ def modes(ctx: click.Context, as_json: bool, load_path: str | None) -> None:
 
             changed = kb.load_taxonomy(Path(load_path))
             click.echo(f"载入完成：新增 {len(changed['added'])} 个，更新 {len(changed['updated'])} 个", err=as_json)
+        if resuggest:
+            click.echo(f"重新计算建议：{kb.resuggest()} 篇文档的建议有变化", err=as_json)
         taxonomy = kb.taxonomy()
         counts = kb.mode_counts()
-    if load_path:
+    if load_path or resuggest:
         library.update_index()
     if as_json:
         _echo_json({"programme": taxonomy.programme, "modes": counts})
