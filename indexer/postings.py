@@ -53,9 +53,10 @@ def _matcher_items(matcher) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001 - 
     return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.float64)
 
 
-def term_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def term_postings(reader, fieldname: str, text: str,  # noqa: ANN001 - a whoosh IndexReader
+                  weights: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Sorted numbers of the live entries that hold ``text`` in ``fieldname``, and the term's
-    weight (its frequency) in each."""
+    weight (its frequency) in each (an empty array with ``weights=False``)."""
     out_ids, out_weights = [], []
     for leaf, offset in reader.leaf_readers():
         try:
@@ -65,13 +66,16 @@ def term_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nda
         deleted = None
         if isinstance(matcher, FilterMatcher):
             deleted, matcher = matcher._ids, matcher.child
-        ids, weights = _matcher_items(matcher)
+        if weights:
+            ids, found = _matcher_items(matcher)
+        else:
+            ids, found = _matcher_ids(matcher), _EMPTY_F
         if deleted:
             keep = ~np.isin(ids, np.fromiter(deleted, dtype=np.int64))
-            ids, weights = ids[keep], weights[keep]
+            ids, found = ids[keep], (found[keep] if weights else found)
         if len(ids):
             out_ids.append(ids + offset)
-            out_weights.append(weights)
+            out_weights.append(found)
     if not out_ids:
         return _EMPTY, _EMPTY_F
     return np.concatenate(out_ids), np.concatenate(out_weights)
@@ -79,21 +83,7 @@ def term_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.nda
 
 def term_ids(reader, fieldname: str, text: str) -> np.ndarray:  # noqa: ANN001 - a whoosh IndexReader
     """Sorted numbers of the live entries that hold ``text`` in ``fieldname``."""
-    out = []
-    for leaf, offset in reader.leaf_readers():
-        try:
-            matcher = leaf.postings(fieldname, text)
-        except TermNotFound:
-            continue
-        deleted = None
-        if isinstance(matcher, FilterMatcher):
-            deleted, matcher = matcher._ids, matcher.child
-        ids = _matcher_ids(matcher)
-        if deleted:
-            ids = ids[~np.isin(ids, np.fromiter(deleted, dtype=np.int64))]
-        if len(ids):
-            out.append(ids + offset)
-    return np.concatenate(out) if out else _EMPTY
+    return term_postings(reader, fieldname, text, weights=False)[0]
 
 
 def query_ids(searcher, query) -> np.ndarray:  # noqa: ANN001

@@ -49,6 +49,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
+from .model import IMPORT_ACTOR
 from .normalize import normalize
 from .suggest import MAX_EVIDENCE, Text
 from .taxonomy import Mode
@@ -61,8 +62,8 @@ LEARNED = 0.5  # a learned signal counts half as much as a taxonomy signal of th
 MAX_WEIGHT = 1.0  # … and weighs at most as a weak taxonomy signal: a fragment learned from a few texts
 CORROBORATE = 2  # learned evidence of one sign counts when at least this many distinct learned terms agree
 MAX_TERMS = 60  # learned signals kept per mode and sign
-MAX_EXAMPLES = 5_000  # the most recently decided texts
-BACKGROUND = 2_000  # documents sampled for the knowledge base's share of each bigram
+MAX_EXAMPLES = 1_000  # the most recently decided texts
+BACKGROUND = 600  # documents sampled for the knowledge base's share of each bigram
 
 
 _RUN = re.compile(r"[0-9a-z\u3400-\u9fff]{2,}")
@@ -230,12 +231,14 @@ def background_texts(conn: sqlite3.Connection, limit: int = BACKGROUND) -> list[
 
 
 def decided_examples(conn: sqlite3.Connection, modes: list[Mode]) -> list[Example]:
-    """The texts people decided on (most recent first) with their decisions per mode."""
+    """The texts people decided on (most recent first) with their decisions per mode. Modes a
+    file's front matter declares are not decisions of the staff: a corpus that arrives labelled
+    does not train the model (nor make every import of it pay for training)."""
     names = {m.name for m in modes}
     units: dict[tuple[str, int], dict[str, str]] = {}
     latest: dict[tuple[str, int], str] = {}
     for r in conn.execute("SELECT doc_id, section_ord, mode, status, decided_at FROM tags"
-                          " WHERE status != 'suggested'"):
+                          " WHERE status != 'suggested' AND actor != ?", (IMPORT_ACTOR,)):
         if r["mode"] in names:
             key = (r["doc_id"], r["section_ord"])
             units.setdefault(key, {})[r["mode"]] = r["status"]
@@ -260,9 +263,11 @@ _lock = threading.Lock()
 
 def fingerprint(conn: sqlite3.Connection, modes: list[Mode]) -> str:
     """Changes when a decision is recorded, a decided document is rewritten or the taxonomy changes."""
-    history = conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM tag_history").fetchone()
+    history = conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM tag_history WHERE actor != ?",
+                           (IMPORT_ACTOR,)).fetchone()
     decided = conn.execute("SELECT COUNT(*), COALESCE(MAX(d.rev), 0) FROM documents d WHERE d.id IN"
-                           " (SELECT doc_id FROM tags WHERE status != 'suggested')").fetchone()
+                           " (SELECT doc_id FROM tags WHERE status != 'suggested' AND actor != ?)",
+                           (IMPORT_ACTOR,)).fetchone()
     signals = json.dumps([(m.name, sorted(m.signals.items())) for m in modes], ensure_ascii=False)
     return f"{history[0]}:{history[1]}:{decided[0]}:{decided[1]}:" + hashlib.sha1(signals.encode()).hexdigest()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 # Metadata fields of the corpus format, in display order. Anything else in front matter is kept
 # in ``extra``.
 META_FIELDS = ("type", "unit", "author", "date", "region", "domain", "modes", "keywords", "source")
+IMPORT_ACTOR = "import"  # who decided the modes a file's front matter declares
 
 
 @dataclass

@@ -20,7 +20,7 @@ from .cleanup import summary_zh
 from .errors import BadRequest, ImportRejected, KbError, NotFound
 from .importers import is_supported, parse_bytes
 from .learn import ModeModel
-from .model import ParsedDocument
+from .model import IMPORT_ACTOR, ParsedDocument
 from .pearls import PearlStrings
 from .settings import Settings, load_settings
 from .suggest import Suggestion, suggest_document
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 IMPORTER_VERSION = "2"  # bump when importers change what they make of the same bytes
 # 2: bracketed and spaced author lines; web-text clean-up (kb.cleanup)
-IMPORT_ACTOR = "import"
 Progress = Callable[[int], None]
 
 

@@ -334,3 +334,11 @@ def test_the_model_pickles_and_is_trained_again_only_when_decisions_change(decid
     assert pickle.loads(pickle.dumps(model)).terms == model.terms
     kb.decide("rider-3", "服务导入型", "confirmed", actor="editor1")
     assert kb.mode_model() is not model
+
+
+def test_modes_declared_in_front_matter_do_not_train_the_model(sample_library):
+    """The sample corpus declares modes in its front matter: confirmed tags, but not decisions of
+    the staff, so importing a labelled corpus trains nothing (and costs nothing)."""
+    with sample_library.kb() as kb:
+        assert any(kb.document(i)["modes"]["confirmed"] for i in kb.all_ids())
+        assert kb.mode_model() is None
