@@ -74,6 +74,7 @@ class DocTable:
         self.ids: list[str] = [m["doc_id"] for m in self.meta]
         self.index: dict[str, int] = {doc_id: i for i, doc_id in enumerate(self.ids)}
         self.size = len(self.ids)
+        self.id_rank = np.argsort(np.argsort(np.array(self.ids, dtype=object)))  # ids in sorted order
         self.live = np.ones(self.size, dtype=bool)
         self._ord = np.full(max(self.entries, 1), -1, dtype=np.int64)
         starts = self.starts = np.array(sorted(docnums), dtype=np.int64)

@@ -157,13 +157,12 @@ def coordination(units: list[Unit], size: int) -> np.ndarray:
     return level
 
 
-def order(docs: np.ndarray, level: np.ndarray, scores: np.ndarray, ids: list[str]) -> list[int]:
+def order(docs: np.ndarray, level: np.ndarray, scores: np.ndarray, id_rank: np.ndarray) -> list[int]:
     """Matching documents: most units held first, then by score, then by id (stable pages)."""
     chosen = np.flatnonzero(docs)
     if not len(chosen):
         return []
-    id_rank = np.argsort(np.argsort(np.array(ids, dtype=object)[chosen]))
-    keys = np.lexsort((id_rank, -scores[chosen], -level[chosen]))
+    keys = np.lexsort((id_rank[chosen], -scores[chosen], -level[chosen]))
     return chosen[keys].tolist()
 
 

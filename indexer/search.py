@@ -265,7 +265,7 @@ class SearchService:
         total = int(docs.sum())
         total_all = int((docs & (level == len(units))).sum()) if units else total
         if scores is not None and sort == "relevance":
-            ranked = order(docs, level, scores, table.ids)
+            ranked = order(docs, level, scores, table.id_rank)
         else:
             ranked = table.by_date(docs)
         pages = max(1, math.ceil(total / limit))
