@@ -383,7 +383,7 @@ class SearchService:
         with self._lock:
             cached = self._vocab
             if cached is not None and cached[0] == table.key:
-                return cached[1]
+                return cached[1].using(s.reader())
         vocabulary = Vocabulary(s.reader())
         with self._lock:
             self._vocab = (table.key, vocabulary)

@@ -1,11 +1,12 @@
 """您是不是要找: corrections built from the index's own vocabulary, homophones first.
 
-When a query finds few documents, each of its words that the index does not know is compared
-with the words the index does know, of the same length: a word that sounds the same (any
-reading of each character, tones ignored, via pypinyin: 楼于党建 → 楼宇党建, 会所文话 → 会所文化)
-wins over one that differs by a single character, a swapped pair or a missing character; among
-equals the more frequent word wins. Nothing outside the index is proposed, so a suggestion
-always finds something.
+When a query finds few documents, each of its words that no document holds is compared with
+the words the index knows: a word that sounds the same (any reading of each character, tones
+ignored, via pypinyin: 楼于党建 → 楼宇党建, 会所文话 → 会所文化) wins over one that differs by a
+single character (after the first), a swapped pair or a missing character; among equals the
+more frequent word wins. Candidates are looked up in the index term by term (a few thousand
+look-ups, no scan of the vocabulary), so nothing outside the index is proposed and a
+suggestion always finds something.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from kb.normalize import normalize
 
 _CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 MIN_LEN, MAX_LEN = 2, 8
-FIELDS = ("title", "section", "body")
+MAX_TWO_CHANGES = 5  # words up to this long may differ in two sound-alike characters
+FIELDS = ("title", "body")
+CHAR_FIELD = "chars"
 
 
 def _readings(chars: set[str]) -> dict[str, tuple[str, ...]]:
@@ -28,18 +31,20 @@ def _readings(chars: set[str]) -> dict[str, tuple[str, ...]]:
 
 
 class Vocabulary:
-    """The Chinese words of one index version with their entry frequencies and readings."""
+    """Looks words up in one index version: their entry frequencies (cached), the index's
+    characters (from the character field) and which of them sound alike. Nothing is read in
+    full but the characters: a correction costs a few thousand term look-ups."""
 
     def __init__(self, reader) -> None:  # noqa: ANN001 - a whoosh IndexReader
-        freq: dict[str, int] = {}
-        for fieldname in FIELDS:
-            for btext, info in reader.iter_field(fieldname):
-                text = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-                if MIN_LEN <= len(text) <= MAX_LEN and _CJK.match(text):
-                    freq[text] = max(freq.get(text, 0), info.doc_frequency())
-        self.freq = freq
-        self.chars = sorted({ch for word in freq for ch in word})
-        readings = _readings(set(self.chars))
+        self.reader = reader  # replaced by the caller's own reader for each correction (threads)
+        self._freq: dict[str, int] = {}
+        chars = []
+        for btext, _info in reader.iter_field(CHAR_FIELD):
+            ch = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+            if _CJK.match(ch):
+                chars.append(ch)
+        self.chars = chars
+        readings = _readings(set(chars))
         self.readings = readings
         by_sound: dict[str, set[str]] = {}
         for ch, sounds in readings.items():
@@ -49,52 +54,75 @@ class Vocabulary:
         self.homophones = {ch: sorted(set().union(*(by_sound[s] for s in sounds)) - {ch})
                            for ch, sounds in readings.items()}
 
+    def freq(self, word: str) -> int:
+        """In how many entries (titles, sections) the index has ``word`` as a word."""
+        got = self._freq.get(word)
+        if got is None:
+            got = self._freq[word] = max(self.reader.doc_frequency(f, word) for f in FIELDS)
+        return got
+
     def knows(self, word: str) -> bool:
-        return word in self.freq
+        return self.freq(word) > 0
 
     def _sound_alike(self, word: str) -> list[str]:
         """Known words that differ from ``word`` in one or two characters that sound the same."""
         alike = [self.homophones.get(ch) or self._homophones_of(ch) for ch in word]
         out = []
-        for count in (1, 2):
+        for count in (1, 2) if len(word) <= MAX_TWO_CHANGES else (1,):
             for places in combinations(range(len(word)), count):
                 candidates = [word]
                 for at in places:
                     candidates = [c[:at] + h + c[at + 1:] for c in candidates for h in alike[at]]
-                out.extend(c for c in candidates if c in self.freq)
+                out.extend(c for c in candidates if self.knows(c))
             if out:
                 break
         return out
 
     def _homophones_of(self, ch: str) -> list[str]:
-        """Characters of the vocabulary sharing a reading with a character it does not contain."""
+        """Characters of the index sharing a reading with a character it does not contain."""
         sounds = _readings({ch}).get(ch, ())
         return [c for c in self.chars if c != ch and set(self.readings.get(c, ())) & set(sounds)]
 
     def _one_edit(self, word: str) -> list[str]:
-        """Known words one substitution, one swap of neighbours or one deletion away."""
+        """Known words one substitution (after the first character), one swap of neighbours or
+        one deletion away."""
         out = []
-        for at in range(len(word)):
+        n = len(word)
+        for at in range(1, n):
             head, tail = word[:at], word[at + 1:]
-            out.extend(c for c in (head + ch + tail for ch in self.chars if ch != word[at]) if c in self.freq)
-            if len(word) > MIN_LEN and head + tail in self.freq:
+            for fieldname in FIELDS:
+                for btext, _info in self.reader.iter_prefix(fieldname, head):
+                    other = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                    if len(other) == n and other.endswith(tail) and other != word:
+                        out.append(other)
+        for at in range(n):
+            head, tail = word[:at], word[at + 1:]
+            if n > MIN_LEN and self.knows(head + tail):
                 out.append(head + tail)
-            if at + 1 < len(word):
+            if at + 1 < n:
                 swapped = head + word[at + 1] + word[at] + word[at + 2:]
-                if swapped != word and swapped in self.freq:
+                if swapped != word and self.knows(swapped):
                     out.append(swapped)
-        return out
+        return list(dict.fromkeys(out))
+
+    def using(self, reader) -> Vocabulary:  # noqa: ANN001 - a whoosh IndexReader
+        """A view of this vocabulary that looks words up with ``reader`` (one per thread),
+        sharing the characters, their readings and the frequencies found so far."""
+        view = object.__new__(Vocabulary)
+        view.__dict__.update(self.__dict__)
+        view.reader = reader
+        return view
 
     def correct(self, word: str) -> str | None:
         """The best known word for an unknown one, or None."""
         word = normalize(word)
-        if not (MIN_LEN <= len(word) <= MAX_LEN and _CJK.match(word)) or word in self.freq:
+        if not (MIN_LEN <= len(word) <= MAX_LEN and _CJK.match(word)) or self.knows(word):
             return None
         # Two characters leave too many one-edit neighbours (先锋 → 先后): only homophones there.
         edits = self._one_edit(word) if len(word) > MIN_LEN else []
         for candidates in (self._sound_alike(word), edits):
             if candidates:
-                return max(candidates, key=lambda c: (self.freq[c], c))
+                return max(candidates, key=lambda c: (self.freq(c), c))
         return None
 
 
