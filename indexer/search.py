@@ -54,11 +54,26 @@ SUGGEST_BELOW = 3  # offer 您是不是要找 when fewer documents than this hol
 
 
 class Highlights:
-    """What to mark in results: word tokens (with synonyms) and exact strings."""
+    """What to mark in results: word tokens (with synonyms), exact strings, and the parts of
+    compounds, which are marked only in a text that does not hold the compound itself (so
+    服务联盟 does not light up every 服务 of a text that has 服务联盟)."""
 
     def __init__(self) -> None:
         self.terms: set[str] = set()
         self.phrases: list[str] = []
+        self.parts: dict[str, list[str]] = {}
+
+    def spans(self, text: str, analyzer: Analyzer) -> list[tuple[int, int]]:
+        """The spans to mark in ``text``."""
+        terms = self.terms
+        if self.parts:
+            folded = normalize(text)
+            missing = [p for word, parts in self.parts.items() if word not in folded for p in parts]
+            terms = terms | set(missing) if missing else terms
+        return match_spans(text, analyzer, terms, self.phrases)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.phrases or self.parts)
 
 
 class SearchService:
@@ -192,9 +207,9 @@ class SearchService:
         parts = list(dict.fromkeys(self.analyzer.parts(token)))
         if parts:
             every = table.live.copy()
+            marks.parts[token] = parts
             for part in parts:
                 terms.add_word(fields, part, PART_WEIGHT)
-                marks.terms.add(part)
                 every &= postings.present(fields, part)
             present |= every
         if "body" in fields:  # characters rank (over the whole document), they do not match
@@ -327,7 +342,7 @@ class SearchService:
         title = meta.get("title", "")
         base = {
             "doc_id": meta["doc_id"], "title": title,
-            "title_html": mark(title, match_spans(title, self.analyzer, marks.terms, marks.phrases)),
+            "title_html": mark(title, marks.spans(title, self.analyzer)),
             "rank": rank, "modes": meta.get("modes", []), "suggested_modes": meta.get("suggested_modes", []),
             "date": meta.get("date"), "region": meta.get("region"), "domain": meta.get("domain", []),
             "type": meta.get("type"), "unit": meta.get("unit"),
@@ -345,10 +360,10 @@ class SearchService:
         for n in chosen:
             fields = sections[n]
             body, section = fields.get("body", ""), fields.get("section", "")
-            spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
+            spans = marks.spans(body, self.analyzer)
             out.append(dict(
                 base, section=section,
-                section_html=mark(section, match_spans(section, self.analyzer, marks.terms, marks.phrases)),
+                section_html=mark(section, marks.spans(section, self.analyzer)),
                 ord=fields.get("ord"), kind="practice" if fields.get("practice") else "section",
                 practice=bool(fields.get("practice")), snippet=snippet(body, spans),
                 score=round(float(scored[n]), 4)))
@@ -370,7 +385,7 @@ class SearchService:
                 continue
             first = first or body
             if marks.terms or marks.phrases:
-                spans = match_spans(body, self.analyzer, marks.terms, marks.phrases)
+                spans = marks.spans(body, self.analyzer)
                 if spans:
                     return body, spans
             else:

@@ -188,3 +188,15 @@ def test_highlights_land_on_every_repeated_occurrence(search, docs):
         # Every occurrence of the word inside the snippet text is marked.
         assert plain.count("会所") <= len(MARK.findall(hit["snippet"])) + hit["snippet"].count("会所文化") \
             or "会所" not in plain
+
+
+def test_parts_of_a_compound_are_marked_only_where_the_compound_is_not(search, sample_library):
+    assert sample_library.analyzer.parts("服务联盟") == ("服务", "联盟")
+    for hit in search("服务联盟", limit=20)["hits"]:
+        for html in (hit["snippet"], hit["section_html"] or ""):
+            text = re.sub(r"</?mark>", "", html)
+            marked = set(MARK.findall(html))
+            if "服务联盟" in normalize(text):
+                assert marked <= {"服务联盟"}, (hit["doc_id"], marked)
+            else:
+                assert marked <= {"服务", "联盟"}
