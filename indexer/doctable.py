@@ -68,9 +68,11 @@ class DocTable:
         docnums = []
         if reader.doc_frequency("kind", "doc"):
             docnums = list(reader.postings("kind", "doc").all_ids())
-        metas_col = reader.column_reader("meta")
         self.docnums: list[int] = docnums
-        self.meta: list[dict] = [json.loads(bytes(metas_col[d]).decode("utf-8")) for d in docnums]
+        self.meta: list[dict] = []
+        if docnums:  # an empty index has no column to read
+            metas_col = reader.column_reader("meta")
+            self.meta = [json.loads(bytes(metas_col[d]).decode("utf-8")) for d in docnums]
         self.ids: list[str] = [m["doc_id"] for m in self.meta]
         self.index: dict[str, int] = {doc_id: i for i, doc_id in enumerate(self.ids)}
         self.size = len(self.ids)

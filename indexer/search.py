@@ -303,7 +303,7 @@ class SearchService:
         parsed.groups = [g for g in ([c for c in group if self.analyzer.terms(c.text)]
                                      for group in parsed.groups) if g]
         parsed.negated = [c for c in parsed.negated if self.analyzer.terms(c.text)]
-        if had_text and not parsed.groups:
+        if had_text and not parsed.groups and not any(not k.startswith("-") for k in parsed.filters):
             raise QueryError("检索词里没有可检索的文字（只有标点或空白）")
         return parsed
 

@@ -16,18 +16,23 @@ from itertools import combinations
 
 from kb.normalize import normalize
 
+from .postings import term_ids
+
 _CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 MIN_LEN, MAX_LEN = 2, 8
-MAX_TWO_CHANGES = 5  # words up to this long may differ in two sound-alike characters
+MAX_TWO_CHANGES = 4  # words of 3 or 4 characters may differ in two sound-alike characters
+MAX_LOOKUPS = 2_000  # candidates looked up per word at most
+MAX_CACHED = 50_000  # frequencies remembered per index version at most
 FIELDS = ("title", "body")
 CHAR_FIELD = "chars"
 
 
 def _readings(chars: set[str]) -> dict[str, tuple[str, ...]]:
-    """Every toneless pinyin reading of each character."""
+    """The usual toneless pinyin reading of each character (rare readings make absurd
+    homophones: 王 is also listed as yu)."""
     from pypinyin import Style, pinyin
 
-    return {ch: tuple(dict.fromkeys(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])) for ch in chars}
+    return {ch: tuple(pinyin(ch, style=Style.NORMAL, heteronym=False)[0]) for ch in chars}
 
 
 class Vocabulary:
@@ -55,10 +60,17 @@ class Vocabulary:
                            for ch, sounds in readings.items()}
 
     def freq(self, word: str) -> int:
-        """In how many entries (titles, sections) the index has ``word`` as a word."""
+        """In how many live entries (titles, sections) the index has ``word`` as a word."""
         got = self._freq.get(word)
         if got is None:
-            got = self._freq[word] = max(self.reader.doc_frequency(f, word) for f in FIELDS)
+            if len(self._freq) > MAX_CACHED:
+                self._freq.clear()
+            got = 0
+            # doc_frequency is cheap but counts deleted entries too: count the live ones only
+            # for the few candidates it does not rule out
+            if any(self.reader.doc_frequency(f, word) for f in FIELDS):
+                got = max(len(term_ids(self.reader, f, word)) for f in FIELDS)
+            self._freq[word] = got
         return got
 
     def knows(self, word: str) -> bool:
@@ -68,12 +80,17 @@ class Vocabulary:
         """Known words that differ from ``word`` in one or two characters that sound the same."""
         alike = [self.homophones.get(ch) or self._homophones_of(ch) for ch in word]
         out = []
-        for count in (1, 2) if len(word) <= MAX_TWO_CHANGES else (1,):
+        budget = MAX_LOOKUPS
+        for count in (1, 2) if MIN_LEN < len(word) <= MAX_TWO_CHANGES else (1,):
             for places in combinations(range(len(word)), count):
                 candidates = [word]
                 for at in places:
                     candidates = [c[:at] + h + c[at + 1:] for c in candidates for h in alike[at]]
+                candidates = candidates[:budget]
+                budget -= len(candidates)
                 out.extend(c for c in candidates if self.knows(c))
+                if budget <= 0:
+                    return out
             if out:
                 break
         return out
@@ -93,7 +110,7 @@ class Vocabulary:
             for fieldname in FIELDS:
                 for btext, _info in self.reader.iter_prefix(fieldname, head):
                     other = btext.decode("utf-8") if isinstance(btext, bytes) else btext
-                    if len(other) == n and other.endswith(tail) and other != word:
+                    if len(other) == n and other.endswith(tail) and other != word and self.knows(other):
                         out.append(other)
         for at in range(n):
             head, tail = word[:at], word[at + 1:]
@@ -145,7 +162,19 @@ def suggest(vocabulary: Vocabulary, query: str, chunks: list[tuple[str, list[str
                 if better is not None:
                     repaired = repaired.replace(word, better, 1)
             fixed = repaired if repaired != folded else None
-        if fixed is not None and chunk in out:
-            out = out.replace(chunk, fixed, 1)
-            changed = True
+        if fixed is not None:
+            replaced = _replace_clause(out, chunk, fixed)
+            if replaced != out:
+                out, changed = replaced, True
     return out if changed else None
+
+
+def _replace_clause(query: str, clause: str, fixed: str) -> str:
+    """``query`` with the first plain clause written ``clause`` (or ``+clause``) replaced, never
+    a field value, an exclusion or a part of another clause."""
+    parts = re.split(r"(\s+)", query)
+    for i, part in enumerate(parts):
+        if part == clause or part in ("+" + clause, "＋" + clause):
+            parts[i] = part[: len(part) - len(clause)] + fixed
+            return "".join(parts)
+    return query

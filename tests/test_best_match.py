@@ -174,3 +174,33 @@ def test_two_character_words_are_corrected_only_by_homophones(search):
     result = search("骑车")
     assert result["total_all"] == 0 and result["suggestion"] is None
     assert search("骑首")["suggestion"] == "骑手"  # 首 sounds like 手
+
+
+def test_a_suggestion_replaces_the_plain_clause_only(search):
+    assert search("title:会所文话 会所文话")["suggestion"] == "title:会所文话 会所文化"
+    assert search("-会所文话党建 会所文话")["suggestion"] == "-会所文话党建 会所文化"
+    assert search("+会所文话")["suggestion"] == "+会所文化"
+
+
+def test_punctuation_beside_a_filter_is_not_an_error(search):
+    result = search("，，， type:案例")
+    assert result["total"] == 2 and result["total_all"] == 2
+
+
+def test_an_empty_index_answers_with_nothing(tmp_path):
+    library = Library(make_settings(tmp_path / "data"))
+    library.update_index()
+    assert library.search.search("学会")["total"] == 0
+    assert library.search.search("type:案例")["total"] == 0
+
+
+def test_suggestions_come_from_live_documents_only(tmp_path):
+    library = Library(make_settings(tmp_path / "data"))
+    one = tmp_path / "x001.md"
+    one.write_text("---\nid: x001\ntitle: 小区来了新邻居\n---\n\n社区里来了一只熊猫，孩子们都去看。\n", encoding="utf-8")
+    library.ingest([str(one)] + SAMPLES[:2])
+    assert library.search.search("雄猫")["suggestion"] == "熊猫"
+    one.write_text("---\nid: x001\ntitle: 小区来了新邻居\n---\n\n社区里来了一只老虎，孩子们都去看。\n", encoding="utf-8")
+    library.ingest([str(one)])
+    assert library.search.search("熊猫")["total"] == 0
+    assert library.search.search("雄猫")["suggestion"] is None
