@@ -14,6 +14,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FACETS = ("mode", "domain", "region", "year", "type", "unit")
+B = 0.75  # BM25's length normalisation (indexer.ranking scores with it)
 
 
 def facet_values(field: str, meta: dict) -> list[str]:
@@ -91,7 +92,7 @@ class DocTable:
         self._facets = [_Facet(name, self.meta) for name in FACETS]
         self._lengths()
 
-    def _lengths(self, b: float = 0.75) -> None:
+    def _lengths(self) -> None:
         """BM25's length normalisation per document (1 - b + b·length/average), from the
         character lengths stored with each document's metadata."""
         title = np.array([len(m.get("title") or "") for m in self.meta], dtype=np.float64)
@@ -99,7 +100,7 @@ class DocTable:
 
         def norm(lengths: np.ndarray) -> np.ndarray:
             avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-            return 1 - b + b * lengths / avg
+            return 1 - B + B * lengths / avg
 
         self.title_norm = norm(title)
         self.text_norm = norm(text)

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .doctable import DocTable
+from .doctable import B, DocTable
 from .postings import term_postings
 
 K1 = 1.2
-B = 0.75
 SYNONYM_WEIGHT = 0.8
 PART_WEIGHT = 0.5
 CHAR_WEIGHT = 0.5
@@ -71,6 +70,7 @@ class Postings:
         self.table = table
         self._raw: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._doc: dict[tuple[str, str], np.ndarray] = {}
+        self._idf: dict[tuple[tuple[str, ...], str], float] = {}
 
     def raw(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(entry numbers, frequencies) of a term in a field."""
@@ -107,6 +107,15 @@ class Postings:
                 text += tf
         return out + text / t.text_norm
 
+    def word_idf(self, fields: tuple[str, ...], term: str) -> float:
+        """The word's idf over documents (0 when no document holds it)."""
+        key = (fields, term)
+        got = self._idf.get(key)
+        if got is None:
+            df = int(np.count_nonzero(self.word_tf(fields, term)))
+            got = self._idf[key] = idf(df, self.table.size) if df else 0.0
+        return got
+
     def present(self, fields: tuple[str, ...], term: str) -> np.ndarray:
         found = np.zeros(self.table.size, dtype=bool)
         for f in fields:
@@ -135,10 +144,10 @@ def score(postings: Postings, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
     total = np.zeros(n, dtype=np.float64)
     shares = np.zeros(n, dtype=bool)
     for (fields, term), weight in terms.words.items():
-        tf = postings.word_tf(fields, term)
-        df = int(np.count_nonzero(tf))
-        if df:
-            total += idf(df, n) * saturate(tf, weight)
+        term_idf = postings.word_idf(fields, term)
+        if term_idf:
+            tf = postings.word_tf(fields, term)
+            total += term_idf * saturate(tf, weight)
             if (fields, term) not in terms.exact:
                 shares |= tf > 0
     for ch, weight in terms.chars.items():
@@ -172,28 +181,22 @@ def section_scores(postings: Postings, terms: Terms, entries: range,
     (words only: characters are counted per document)."""
     if not len(entries):
         return {}
-    t = postings.table
-    avg = t.avg_section_length
+    avg = postings.table.avg_section_length
     out: dict[int, float] = {}
-    lo, hi = entries.start, entries.stop
-
-    def add(ids: np.ndarray, weights: np.ndarray, factor: float, term_idf: float, weight: float) -> None:
-        a, b = np.searchsorted(ids, lo), np.searchsorted(ids, hi)
-        for entry, tf in zip(ids[a:b].tolist(), weights[a:b].tolist(), strict=True):
-            norm = 1 - B + B * lengths.get(entry, avg) / avg
-            tfn = factor * tf / norm
-            out[entry] = out.get(entry, 0.0) + term_idf * weight * tfn * (K1 + 1) / (tfn + K1)
-
-    n = t.size
     for (fields, term), weight in terms.words.items():
-        parts = [f for f in fields if f != "title"]
-        if not parts:
+        term_idf = postings.word_idf(fields, term)
+        if not term_idf:
             continue
-        df = int(np.count_nonzero(postings.present(fields, term)))
-        if not df:
-            continue
-        term_idf = idf(df, n)
-        for f in parts:
+        for f in fields:
+            if f == "title":
+                continue
             ids, weights = postings.raw(f, term)
-            add(ids, weights, 1.0, term_idf, weight)
+            a, b = np.searchsorted(ids, entries.start), np.searchsorted(ids, entries.stop)
+            found = ids[a:b].tolist()
+            if not found:
+                continue
+            norms = np.array([1 - B + B * lengths.get(entry, avg) / avg for entry in found])
+            gains = term_idf * saturate(weights[a:b] / norms, weight)
+            for entry, gain in zip(found, gains.tolist(), strict=True):
+                out[entry] = out.get(entry, 0.0) + gain
     return out

@@ -72,9 +72,6 @@ class Highlights:
             terms = terms | set(missing) if missing else terms
         return match_spans(text, analyzer, terms, self.phrases)
 
-    def __bool__(self) -> bool:
-        return bool(self.terms or self.phrases or self.parts)
-
 
 class SearchService:
     """Searches one index; safe to share between threads (each thread keeps its own searcher)."""
@@ -228,12 +225,20 @@ class SearchService:
             for token in tokens:
                 terms.add_word(fields, token, 1.0, exact=True)
             return self._word_docs(s, table, tokens, fields)
+        present = table.live.copy()
+        for _, held in self._word_units(s, table, postings, clause, terms, marks):
+            present &= held
+        return present
+
+    def _word_units(self, s: Searcher, table: DocTable, postings: Postings, clause: Clause,
+                    terms: Terms, marks: Highlights) -> list[tuple[str, np.ndarray]]:
+        """Each distinct word of a plain clause with the documents that hold it."""
+        tokens = self.analyzer.terms(clause.text)
+        fields = ("title",) if clause.field == "title" else TEXT_FIELDS
         if len(tokens) > 1:
             marks.phrases.append(clause.text)
-        present = table.live.copy()
-        for token in tokens:
-            present &= self._word_present(s, table, postings, token, fields, terms, marks)
-        return present
+        return [(token, self._word_present(s, table, postings, token, fields, terms, marks))
+                for token in dict.fromkeys(tokens)]
 
     def _units(self, s: Searcher, table: DocTable, postings: Postings, parsed: ParsedQuery,
                terms: Terms, marks: Highlights) -> list[Unit]:
@@ -241,15 +246,9 @@ class SearchService:
         units = []
         for group in parsed.groups:
             required = parsed.required(group)
-            clause = group[0]
-            if len(group) == 1 and not clause.phrase:
-                fields = ("title",) if clause.field == "title" else TEXT_FIELDS
-                tokens = self.analyzer.terms(clause.text)
-                if len(tokens) > 1:
-                    marks.phrases.append(clause.text)
-                for token in dict.fromkeys(tokens):
-                    units.append(Unit(token, self._word_present(s, table, postings, token, fields, terms, marks),
-                                      required))
+            if len(group) == 1 and not group[0].phrase:
+                units.extend(Unit(token, held, required)
+                             for token, held in self._word_units(s, table, postings, group[0], terms, marks))
                 continue
             present = np.zeros(table.size, dtype=bool)
             for alternative in group:
@@ -353,7 +352,7 @@ class SearchService:
         chosen = sorted((n for n in scored if n in sections and scored[n] > 0),
                         key=lambda n: (-scored[n], n))[:PER_DOC]
         if not chosen:
-            body, spans = self._document_passage(s, table, ord_, marks)
+            body, spans = self._document_passage(list(sections.values()), marks)
             return [dict(base, section=None, section_html=None, ord=None, kind="document",
                          practice=False, snippet=snippet(body, spans), score=0.0)]
         out = []
@@ -375,14 +374,13 @@ class SearchService:
         reader = s.reader()
         return [(n, s.stored_fields(n)) for n in table.entries_of(ord_) if not reader.is_deleted(n)]
 
-    def _document_passage(self, s: Searcher, table: DocTable, ord_: int,
+    def _document_passage(self, sections: list[dict],
                           marks: Highlights) -> tuple[str, list[tuple[int, int]]]:
-        """For a whole-document hit: the first section text with a match, else the opening."""
+        """For a whole-document hit: the first section text (of the stored fields of sections
+        with text, in order) with a match, else the opening."""
         first = ""
-        for _, fields in self._sections(s, table, ord_):
-            body = fields.get("body", "")
-            if not body:
-                continue
+        for fields in sections:
+            body = fields["body"]
             first = first or body
             if marks.terms or marks.phrases:
                 spans = marks.spans(body, self.analyzer)
@@ -414,7 +412,7 @@ class SearchService:
                 continue
             words = self.analyzer.terms(clause.text)
             missing = [w for w in words if not held.get(w, 0)]
-            if missing:  # a word no document holds, not even by its parts or characters
+            if missing:  # a word no document holds, not even by a synonym or its parts
                 chunks.append((clause.text, missing))
         if not chunks:
             return None
