@@ -96,7 +96,7 @@ def entries(doc: dict) -> list[dict[str, object]]:
         if target is not None:
             folded.setdefault(target, []).append(headings[ord_])
     # sections with text, and bare headings with nowhere to go (found, but never a hit of their own)
-    with_text = [s for s in sections if s["ord"] not in targets or targets[s["ord"]] is None]
+    indexed = [s for s in sections if targets.get(s["ord"]) is None]
     meta["length"] = sum(len(s["text"]) + len(s["heading"]) for s in sections)
     document: dict[str, object] = {
         "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
@@ -115,7 +115,7 @@ def entries(doc: dict) -> list[dict[str, object]]:
         document["unit_text"] = doc["unit"]
     document["chars"] = "\n".join([doc["title"], *(s["heading"] + "\n" + s["text"] for s in sections)])
     out = [document]
-    for s in with_text:
+    for s in indexed:
         heading = "\n".join([*folded.get(s["ord"], []), s["heading"]]).strip()
         out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
                     "section": heading, "_stored_section": s["path_label"], "body": s["text"]})

@@ -44,7 +44,7 @@ from .ranking import (
     score,
     section_scores,
 )
-from .spelling import Vocabulary, suggest
+from .spelling import Sounds, Vocabulary, suggest
 
 SECTION_FIELDS = ("section", "body")
 TEXT_FIELDS = ("title", "section", "body")
@@ -85,7 +85,7 @@ class SearchService:
         self._ix_dir: Path | None = None
         self._table: DocTable | None = None
         self._state: dict = {}
-        self._vocab: tuple[tuple, Vocabulary] | None = None
+        self._sounds: tuple[tuple, Sounds] | None = None
         self._local = threading.local()
 
     # ------------------------------------------------------------- plumbing
@@ -392,15 +392,15 @@ class SearchService:
 
     # ----------------------------------------------------------- suggestion
     def _vocabulary(self, s: Searcher, table: DocTable) -> Vocabulary:
-        """The index's vocabulary for corrections, built on first need per index version."""
+        """The index's vocabulary for corrections, with this thread's reader; what it shares
+        between searches is built on first need per index version."""
         with self._lock:
-            cached = self._vocab
-            if cached is not None and cached[0] == table.key:
-                return cached[1].using(s.reader())
-        vocabulary = Vocabulary(s.reader())
-        with self._lock:
-            self._vocab = (table.key, vocabulary)
-        return vocabulary
+            cached = self._sounds
+        if cached is None or cached[0] != table.key:
+            cached = (table.key, Sounds(s.reader()))
+            with self._lock:
+                self._sounds = cached
+        return Vocabulary(s.reader(), cached[1])
 
     def _suggest(self, s: Searcher, table: DocTable, q: str, parsed: ParsedQuery,
                  units: list[Unit]) -> str | None:

@@ -1,8 +1,8 @@
 """您是不是要找: corrections built from the index's own vocabulary, homophones first.
 
 When a query finds few documents, each of its words that no document holds is compared with
-the words the index knows: a word that sounds the same (any reading of each character, tones
-ignored, via pypinyin: 楼于党建 → 楼宇党建, 会所文话 → 会所文化) wins over one that differs by a
+the words the index knows: a word that sounds the same (the usual reading of each character,
+tones ignored, via pypinyin: 楼于党建 → 楼宇党建, 会所文话 → 会所文化) wins over one that differs by a
 single character (after the first), a swapped pair or a missing character; among equals the
 more frequent word wins. Candidates are looked up in the index term by term (a few thousand
 look-ups, no scan of the vocabulary), so nothing outside the index is proposed and a
@@ -35,14 +35,11 @@ def _readings(chars: set[str]) -> dict[str, tuple[str, ...]]:
     return {ch: tuple(pinyin(ch, style=Style.NORMAL, heteronym=False)[0]) for ch in chars}
 
 
-class Vocabulary:
-    """Looks words up in one index version: their entry frequencies (cached), the index's
-    characters (from the character field) and which of them sound alike. Nothing is read in
-    full but the characters: a correction costs a few thousand term look-ups."""
+class Sounds:
+    """What one index version's corrections share between searches: its characters (from the
+    character field), which of them sound alike, and the frequencies looked up so far."""
 
     def __init__(self, reader) -> None:  # noqa: ANN001 - a whoosh IndexReader
-        self.reader = reader  # replaced by the caller's own reader for each correction (threads)
-        self._freq: dict[str, int] = {}
         chars = []
         for btext, _info in reader.iter_field(CHAR_FIELD):
             ch = btext.decode("utf-8") if isinstance(btext, bytes) else btext
@@ -58,6 +55,21 @@ class Vocabulary:
         # characters that share a reading with each character (itself excluded)
         self.homophones = {ch: sorted(set().union(*(by_sound[s] for s in sounds)) - {ch})
                            for ch, sounds in readings.items()}
+        self.freq: dict[str, int] = {}
+
+
+class Vocabulary:
+    """Looks words up in one index version with one reader (one per thread): their entry
+    frequencies and the characters that sound alike. Nothing is read in full: a correction
+    costs a few thousand term look-ups."""
+
+    def __init__(self, reader, sounds: Sounds) -> None:  # noqa: ANN001 - a whoosh IndexReader
+        self.reader = reader
+        self.sounds = sounds
+        self.chars = sounds.chars
+        self.readings = sounds.readings
+        self.homophones = sounds.homophones
+        self._freq = sounds.freq
 
     def freq(self, word: str) -> int:
         """In how many live entries (titles, sections) the index has ``word`` as a word."""
@@ -121,14 +133,6 @@ class Vocabulary:
                 if swapped != word and self.knows(swapped):
                     out.append(swapped)
         return list(dict.fromkeys(out))
-
-    def using(self, reader) -> Vocabulary:  # noqa: ANN001 - a whoosh IndexReader
-        """A view of this vocabulary that looks words up with ``reader`` (one per thread),
-        sharing the characters, their readings and the frequencies found so far."""
-        view = object.__new__(Vocabulary)
-        view.__dict__.update(self.__dict__)
-        view.reader = reader
-        return view
 
     def correct(self, word: str) -> str | None:
         """The best known word for an unknown one, or None."""
