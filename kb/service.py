@@ -101,12 +101,6 @@ PARALLEL_FROM = 200  # files to parse; below this starting worker processes cost
 MAX_PROCS = 4
 
 
-def suggestions_for(title: str, body: str, practices: Iterable[tuple[int, str]], modes: list[Mode],
-                    threshold: float, model: ModeModel | None = None) -> dict[int, list[Suggestion]]:
-    """Mode suggestions for the whole document (key -1) and for each practice (``ord``, text)."""
-    return suggest_document(title, body, practices, modes, threshold, model)
-
-
 def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float,
             model: ModeModel | None = None) -> Prepared:
     """Parse one file and suggest its modes (no database needed: runs in worker processes)."""
@@ -115,7 +109,7 @@ def prepare(path: Path, data: bytes, modes: list[Mode], threshold: float,
     except ImportRejected as exc:
         return exc
     practices = [(section.ord, section.text) for section in doc.sections if section.is_practice]
-    return doc, suggestions_for(doc.title, doc.body, practices, modes, threshold, model)
+    return doc, suggest_document(doc.title, doc.body, practices, modes, threshold, model)
 
 
 def read_and_prepare(path: Path, modes: list[Mode], threshold: float,
@@ -476,8 +470,8 @@ class KnowledgeBase:
                 continue
             practices = self.conn.execute(
                 "SELECT ord, text FROM sections WHERE doc_id = ? AND is_practice = 1", (doc_id,)).fetchall()
-            fresh = suggestions_for(row["title"], row["body"], [(p["ord"], p["text"]) for p in practices],
-                                    modes, threshold, model)
+            fresh = suggest_document(row["title"], row["body"], [(p["ord"], p["text"]) for p in practices],
+                                     modes, threshold, model)
             decided = {(r["section_ord"], r["mode"]) for r in self.conn.execute(
                 "SELECT section_ord, mode FROM tags WHERE doc_id = ? AND status != 'suggested'", (doc_id,))}
             wanted = sorted((o, s.mode, round(s.score, 6)) for o, items in fresh.items() for s in items
@@ -641,8 +635,7 @@ class KnowledgeBase:
             self.document(doc_id)  # NotFound for an unknown document
             raise NotFound(f"文档 {doc_id} 没有保存原始文件（它在保存原始文件之前导入；重新导入一次即可）",
                            doc_id=doc_id)
-        return {"name": row["name"], "media_type": row["media_type"], "size": row["size"],
-                "sha256": row["sha256"], "data": bytes(row["data"])}
+        return {**_original_meta(row), "data": bytes(row["data"])}
 
     def document(self, doc_id: str) -> dict[str, object]:
         """One document with metadata, sections (practices marked) and modes, JSON-ready."""
@@ -684,8 +677,12 @@ class KnowledgeBase:
                                 " WHERE doc_id = ?", (doc_id,)).fetchone()
         if row is None:
             return {"original": None, "cleanup": []}
-        return {"original": {"name": row["name"], "media_type": row["media_type"], "size": row["size"],
-                             "sha256": row["sha256"]}, "cleanup": json.loads(row["cleanup"])}
+        return {"original": _original_meta(row), "cleanup": json.loads(row["cleanup"])}
+
+
+def _original_meta(row: sqlite3.Row) -> dict[str, object]:
+    """What ``kb show`` says about a stored original (everything but its bytes)."""
+    return {"name": row["name"], "media_type": row["media_type"], "size": row["size"], "sha256": row["sha256"]}
 
 
 __all__ = ["KnowledgeBase", "IngestReport", "IngestItem", "KbError"]
