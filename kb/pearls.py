@@ -310,13 +310,6 @@ class PearlStrings:
         return [dict(r) for r in rows.fetchall()]
 
     # ------------------------------------------------------------------- pearls
-    def heading_targets(self, doc_id: str) -> dict[int, int | None]:
-        """For the "加入串珍珠" buttons: each heading-only section of the document → the section
-        a pearl for it holds (the first below it with text), or None when it cannot be one."""
-        sections = self._sections(doc_id)
-        return {s["ord"]: first_text_descendant(sections, s["ord"])
-                for s in sections if is_heading_only(s)}
-
     def add_pearl(self, string_id: int, doc_id: str, section_ord: int = WHOLE_CASE,
                   commentary: str = "") -> int:
         """Append a whole case (``section_ord=-1``) or one of its sections; returns the pearl id.

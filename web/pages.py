@@ -66,27 +66,7 @@ def search():  # noqa: ANN201
         else:
             groups.append([hit])
     return render_template("search.html", params=params, result=result, groups=groups, error=None,
-                           labels=FACET_LABELS, url_with=_url_with, strings=editable_strings(),
-                           pearl_ords=_pearl_ords(result["hits"]))
-
-
-def _pearl_ords(hits: list[dict]) -> dict[tuple[str, int], int | None]:
-    """(doc_id, ord) of the hits on a heading-only section → the section its "加入串珍珠" button
-    adds (the first below it with text), or None: no button. Only for curators."""
-    user = viewer()
-    if user is None or not user.can("editor"):
-        return {}
-    pearls = get_kb().pearls
-    out: dict[tuple[str, int], int | None] = {}
-    targets: dict[str, dict[int, int | None]] = {}
-    for hit in hits:
-        if hit["kind"] == "document" or hit["ord"] is None:
-            continue
-        if hit["doc_id"] not in targets:
-            targets[hit["doc_id"]] = pearls.heading_targets(hit["doc_id"])
-        if hit["ord"] in targets[hit["doc_id"]]:
-            out[(hit["doc_id"], hit["ord"])] = targets[hit["doc_id"]][hit["ord"]]
-    return out
+                           labels=FACET_LABELS, url_with=_url_with, strings=editable_strings())
 
 
 def evidence_sentences(doc: dict) -> dict[str, list[str]]:
