@@ -5,13 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import builder
 import pytest
+from builder import make_settings
 from click.testing import CliRunner
 
 from indexer.analysis import Analyzer, get_analyzer
 from indexer.library import Library
 from kb.service import KnowledgeBase
-from kb.settings import CHECKOUT, Settings, load_settings
+from kb.settings import CHECKOUT, Settings
 
 CORPUS = CHECKOUT / "corpus" / "docs"
 DATA = Path(__file__).parent / "data"
@@ -24,10 +26,6 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
                  "KB_SYNONYMS_FILE", "KB_SUGGEST_THRESHOLD", "KB_PAGE_SIZE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KB_DATA_DIR", str(tmp_path_factory.mktemp("default-data")))
-
-
-def make_settings(data_dir: Path, **overrides) -> Settings:
-    return load_settings(data_dir=data_dir, overrides=overrides, environ={})
 
 
 @pytest.fixture
@@ -49,6 +47,19 @@ def library(settings) -> Library:
 @pytest.fixture(scope="session")
 def analyzer(tmp_path_factory) -> Analyzer:
     return get_analyzer(make_settings(tmp_path_factory.mktemp("analyzer")))
+
+
+@pytest.fixture
+def build(tmp_path):
+    """``build(docs, **settings)``: the documents a test needs, written for it and imported into
+    a fresh data dir under this test's temporary folder (see tests/builder.py)."""
+    made = []
+
+    def make(docs, **overrides) -> builder.Built:
+        made.append(builder.build(tmp_path / f"built-{len(made) + 1}", docs, **overrides))
+        return made[-1]
+
+    return make
 
 
 @pytest.fixture(scope="session")
