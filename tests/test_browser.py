@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import waitress
-from conftest import CORPUS, make_settings
+from builder import Built, build
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -26,6 +26,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from stock import CLUBHOUSE, DOCS, HUB, SALON
 from waitress import wasyncore
 
 from indexer.library import Library
@@ -49,6 +50,11 @@ expect.set_options(timeout=10_000)  # a busy 2-core machine: be patient, never s
 class Live:
     url: str
     library: Library
+    built: Built
+
+    def practice(self, doc_id: str, heading: str = "会所文化") -> int:
+        """The ``ord`` of a document's section whose heading holds ``heading``."""
+        return self.built.ord_of(doc_id, heading)
 
     @property
     def host(self) -> str:
@@ -57,10 +63,10 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[Live]:
-    """The sample corpus in a fresh data dir, three accounts, the app behind a waitress server."""
-    library = Library(make_settings(tmp_path_factory.mktemp("browser-data")))
-    report, _ = library.ingest([str(CORPUS)])
-    assert report.counts()["rejected"] == 0, report.to_dict()
+    """The documents of tests/stock.py in a fresh data dir, three accounts, the app behind a
+    waitress server."""
+    built = build(tmp_path_factory.mktemp("browser-data"), DOCS)
+    library = built.library
     with library.kb() as kb:
         for name, (password, role) in ACCOUNTS.items():
             kb.accounts.add(name, password, role)
@@ -70,7 +76,7 @@ def live(tmp_path_factory) -> Iterator[Live]:
     thread = threading.Thread(target=server.run, name="waitress-browser-tests", daemon=True)
     thread.start()
     try:
-        yield Live(f"http://127.0.0.1:{server.effective_port}", library)
+        yield Live(f"http://127.0.0.1:{server.effective_port}", library, built)
     finally:
         # Stop inside the server's own loop thread (a trigger thunk): closing the sockets from
         # this thread would change the loop's socket map under its feet. The browser may still
@@ -508,7 +514,8 @@ def test_curator_builds_reorders_annotates_and_publishes_a_pearl_string(page, wa
 
 def test_curator_reorders_pearls_by_drag_and_drop(page, watch, live):
     string_id, (a, b, c) = seed_string(live, "拖放排序", [
-        ("hx-sample-009", 6, ""), ("hx-sample-020", 8, ""), ("hx-sample-020", -1, "")])
+        (CLUBHOUSE.id, live.practice(CLUBHOUSE.id), ""), (SALON.id, live.practice(SALON.id), ""),
+        (SALON.id, -1, "")])
     login(page, "curator", start=f"/pearls/{string_id}/edit")
     expect_editor_order(page, [a, b, c])
     items = page.locator("ol.pearl-editor > li.pearl-item")
@@ -533,8 +540,8 @@ def test_curator_reorders_pearls_by_drag_and_drop(page, watch, live):
 
 def test_new_title_field_only_for_a_new_string(page, watch, live):
     """The "新一串的标题" field of the add-to-string form is only shown for "新建一串……"."""
-    string_id, _ = seed_string(live, "已有的一串", [("hx-sample-009", 6, "")])
-    login(page, "curator", start="/doc/hx-sample-020")
+    string_id, _ = seed_string(live, "已有的一串", [(CLUBHOUSE.id, live.practice(CLUBHOUSE.id), "")])
+    login(page, "curator", start=f"/doc/{SALON.id}")
     details = page.locator("details.add-pearl").first
     details.locator("summary").click()
     select = details.get_by_role("combobox")
@@ -550,8 +557,8 @@ def test_new_title_field_only_for_a_new_string(page, watch, live):
 
 # --------------------------------------------------------------------------- 4. print view
 def test_print_handout_of_a_published_string(page, watch, live):
-    pearls = [("hx-sample-009", 6, "文化活动是**入口**。"), ("hx-sample-020", 8, ""),
-              ("hx-sample-001", -1, "整篇案例作对照。")]
+    pearls = [(CLUBHOUSE.id, live.practice(CLUBHOUSE.id), "文化活动是**入口**。"),
+              (SALON.id, live.practice(SALON.id), ""), (HUB.id, -1, "整篇案例作对照。")]
     title = "讲义：以文化凝聚人心"
     string_id, ids = seed_string(live, title, pearls, publish=True, intro="导言：三颗珍珠。")
 
@@ -588,14 +595,15 @@ def test_print_handout_of_a_published_string(page, watch, live):
 
 # --------------------------------------------------------------------------- 5. hygiene
 def test_main_pages_have_no_console_errors_and_only_talk_to_the_server(page, watch, live):
-    string_id, _ = seed_string(live, "公开的一串", [("hx-sample-009", 6, "**好**")], publish=True)
+    practice = live.practice(CLUBHOUSE.id)
+    string_id, _ = seed_string(live, "公开的一串", [(CLUBHOUSE.id, practice, "**好**")], publish=True)
     page.goto("/login")
     expect(page.get_by_role("heading", name="登录红线")).to_be_visible()
     page.goto(f"/pearls/{string_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text("公开的一串")
     login(page, "curator")
     for url, heading in [("/", None), (f"/search?q={QUERY}", None), ("/search?mode=文化嵌入型", None),
-                         ("/doc/hx-sample-009", None), ("/doc/hx-sample-009/similar/6", "相似做法"),
+                         (f"/doc/{CLUBHOUSE.id}", None), (f"/doc/{CLUBHOUSE.id}/similar/{practice}", "相似做法"),
                          ("/modes", None), ("/pearls", "串珍珠"), ("/review", "待审标注"),
                          (f"/pearls/{string_id}/edit", "公开的一串"), (f"/pearls/{string_id}/print", None)]:
         response = page.goto(url)

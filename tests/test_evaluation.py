@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from builder import Doc, build
 
 from kb.evaluation import (
     EvalDoc,
@@ -286,10 +287,17 @@ modes:
 """
 
 
+# A case already in the knowledge base (written for this test).
+IN_USE = Doc("t-in-use", "以学会为平台联系社区", type="经验材料", unit="海州市临江区凝聚力工程学会",
+             date="2021-06", modes=["枢纽中介型"], body="""
+    一、搭建平台
+
+    学会每季度召开一次经验交流会，请各社区介绍议事协商的新做法。
+    """)
+
+
 def test_real_knowledge_base_is_read_not_written_and_its_modes_are_used(runner, tmp_path):
-    data = tmp_path / "data"
-    sample = CHECKOUT / "corpus" / "docs" / "hx-sample-001.md"
-    assert runner.invoke(main, ["--data-dir", str(data), "ingest", "--quiet", str(sample)]).exit_code == 0
+    data = build(tmp_path, [IN_USE]).settings.data_dir
     (tmp_path / "extra.yaml").write_text(TAXONOMY, encoding="utf-8")
     loaded = runner.invoke(main, ["--data-dir", str(data), "modes", "--load", str(tmp_path / "extra.yaml")])
     assert loaded.exit_code == 0, loaded.output

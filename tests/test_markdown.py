@@ -89,7 +89,7 @@ def test_table_without_alignment_has_no_attributes():
     ("[案例](https://example.org/a?b=1&c=2)", "https://example.org/a?b=1&amp;c=2"),
     ("[案例](http://example.org/)", "http://example.org/"),
     ("[写信](mailto:kb@example.org)", "mailto:kb@example.org"),
-    ("[案例](/doc/hx-sample-001)", "/doc/hx-sample-001"),
+    ("[案例](/doc/t-hub)", "/doc/t-hub"),
     ("[案例](../collections/3)", "../collections/3"),
     ("[案例](#做法)", "#%E5%81%9A%E6%B3%95"),
     ("<https://example.org/x>", "https://example.org/x"),

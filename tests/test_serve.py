@@ -1,11 +1,10 @@
-"""First run: bootstrap from the sample corpus, and the real server answering on a port."""
+"""First run: bootstrap from a corpus folder, and the real server answering on a port."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,17 +13,17 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from indexer.library import Library
-from kb.settings import CHECKOUT, load_settings
+from builder import write
+from stock import CLUBHOUSE, SALON, SERVICE
 
-CORPUS = CHECKOUT / "corpus" / "docs"
+from indexer.library import Library
+from kb.settings import load_settings
 
 
 def small_corpus(tmp_path: Path) -> Path:
+    """A corpus folder of three documents written for the tests (two .md, one .txt)."""
     folder = tmp_path / "corpus"
-    folder.mkdir()
-    for name in ("hx-sample-009.md", "hx-sample-020.md", "hx-sample-029.txt"):
-        shutil.copy(CORPUS / name, folder / name)
+    write([CLUBHOUSE, SALON, SERVICE], folder)
     return folder
 
 
@@ -35,7 +34,7 @@ def test_bootstrap_imports_the_corpus_once_then_keeps_the_index_current(tmp_path
     assert first["ingest"]["added"] == 3 and first["index"]["mode"] == "rebuild"
     assert library.bootstrap() == {}  # nothing to do on the second start
     with library.kb() as kb:
-        kb.remove("hx-sample-020")
+        kb.remove(SALON.id)
     assert library.bootstrap()["index"]["deleted"] == 1
 
 

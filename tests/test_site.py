@@ -1,7 +1,7 @@
 """The site with accounts: login, roles, CSRF, tagging, modes, pearl strings, import, the JSON API.
 
-Flask's test client over a knowledge base of the sample corpus made for this module (the tests
-write to it), with the default setting: login required.
+Flask's test client over a knowledge base of the documents in tests/stock.py, made for this
+module (the tests write to it), with the default setting: login required.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import re
 from urllib.parse import unquote
 
 import pytest
-from conftest import CORPUS, make_settings
+from builder import build
+from conftest import make_settings
+from stock import CLUBHOUSE, DOCS, HUB, LINKAGE, PLATFORM, SALON, SERVICE
 from werkzeug.test import EnvironBuilder
 
 from indexer.library import Library
@@ -22,9 +24,13 @@ PASSWORD = "password-123"
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory) -> Library:
-    library = Library(make_settings(tmp_path_factory.mktemp("site")))
-    library.ingest([str(CORPUS)])
+def built(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("site"), DOCS)
+
+
+@pytest.fixture(scope="module")
+def library(built) -> Library:
+    library = built.library
     with library.kb() as kb:
         for name, role in (("admin", "admin"), ("editor", "editor"), ("editor2", "editor"),
                            ("reader", "reader")):
@@ -76,7 +82,7 @@ def admin(app):
 
 
 # ----------------------------------------------------------------------------- login and setup
-@pytest.mark.parametrize("url", ["/", "/search?q=党建", "/doc/hx-sample-001", "/modes", "/review",
+@pytest.mark.parametrize("url", ["/", "/search?q=党建", f"/doc/{HUB.id}", "/modes", "/review",
                                  "/import", "/admin/users"])
 def test_pages_need_a_login_by_default(anon, url):
     response = anon.get(url)
@@ -84,7 +90,7 @@ def test_pages_need_a_login_by_default(anon, url):
     assert response.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("url", ["/api/search?q=党建", "/api/documents/hx-sample-001", "/api/modes"])
+@pytest.mark.parametrize("url", ["/api/search?q=党建", f"/api/documents/{HUB.id}", "/api/modes"])
 def test_api_needs_a_login_and_says_so_in_json(anon, url):
     response = anon.get(url)
     assert response.status_code == 401
@@ -184,11 +190,12 @@ def test_the_site_can_be_open_to_readers(library):
 
 
 # ---------------------------------------------------------------------------------- roles
-@pytest.mark.parametrize("url", ["/", "/search?q=会所文化", "/search?mode=文化嵌入型", "/doc/hx-sample-009",
-                                 "/doc/hx-sample-009/similar/3", "/modes", "/modes/文化嵌入型", "/pearls",
-                                 "/api/search?q=双报到", "/api/documents/hx-sample-001", "/api/modes",
-                                 "/api/documents/hx-sample-009/similar", "/api/pearls"])
-def test_every_reading_page_answers_a_reader(reader, url):
+@pytest.mark.parametrize("url", ["/", "/search?q=会所文化", "/search?mode=文化嵌入型", f"/doc/{CLUBHOUSE.id}",
+                                 f"/doc/{CLUBHOUSE.id}/similar/<practice>", "/modes", "/modes/文化嵌入型",
+                                 "/pearls", "/api/search?q=双报到", f"/api/documents/{HUB.id}", "/api/modes",
+                                 f"/api/documents/{CLUBHOUSE.id}/similar", "/api/pearls"])
+def test_every_reading_page_answers_a_reader(reader, built, url):
+    url = url.replace("<practice>", str(built.ord_of(CLUBHOUSE.id, "会所文化")))
     response = reader.get(url)
     assert response.status_code == 200, url
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
@@ -197,11 +204,11 @@ def test_every_reading_page_answers_a_reader(reader, url):
 
 def test_reader_cannot_tag_curate_or_import(reader, library):
     with library.kb() as kb:
-        before = kb.document("hx-sample-002")["modes"]
+        before = kb.document(SALON.id)["modes"]
     forbidden = [
-        ("/doc/hx-sample-002/modes", {"mode": "文化嵌入型", "decision": "confirm"}),
+        (f"/doc/{SALON.id}/modes", {"mode": "文化嵌入型", "decision": "confirm"}),
         ("/pearls", {"title": "读者的串"}),
-        ("/pearls/add", {"doc_id": "hx-sample-002", "string_id": "new", "new_title": "x"}),
+        ("/pearls/add", {"doc_id": SALON.id, "string_id": "new", "new_title": "x"}),
         ("/modes", {"name": "读者模式", "signals": "读者"}),
         ("/admin/users", {"action": "add", "username": "x1", "password": PASSWORD, "role": "admin"}),
     ]
@@ -213,7 +220,7 @@ def test_reader_cannot_tag_curate_or_import(reader, library):
                                             "files": (io.BytesIO(b"x"), "a.md")})
     assert response.status_code == 403
     with library.kb() as kb:
-        assert kb.document("hx-sample-002")["modes"] == before
+        assert kb.document(SALON.id)["modes"] == before
         assert kb.pearls.summaries(owner="reader") == []
         assert kb.accounts.get("x1") is None
 
@@ -238,14 +245,14 @@ def test_nav_shows_what_the_role_can_do(reader, editor, admin):
 
 # ----------------------------------------------------------------------------------- CSRF
 @pytest.mark.parametrize("url, data", [
-    ("/doc/hx-sample-003/modes", {"mode": "文化嵌入型", "decision": "confirm"}),
+    (f"/doc/{HUB.id}/modes", {"mode": "文化嵌入型", "decision": "confirm"}),
     ("/pearls", {"title": "伪造的串"}),
     ("/modes", {"name": "伪造模式", "signals": "伪造"}),
     ("/admin/users", {"action": "add", "username": "forged", "password": PASSWORD, "role": "admin"}),
 ])
 def test_forged_requests_without_a_token_change_nothing(admin, library, url, data):
     with library.kb() as kb:
-        before = (kb.document("hx-sample-003")["modes"], kb.pearls.summaries(), kb.taxonomy().names(),
+        before = (kb.document(HUB.id)["modes"], kb.pearls.summaries(), kb.taxonomy().names(),
                   kb.accounts.list())
     response = admin.post(url, data=data)
     assert response.status_code == 400
@@ -253,17 +260,19 @@ def test_forged_requests_without_a_token_change_nothing(admin, library, url, dat
     response = admin.post(url, data={**data, "csrf_token": "forged-token"})
     assert response.status_code == 400
     with library.kb() as kb:
-        after = (kb.document("hx-sample-003")["modes"], kb.pearls.summaries(), kb.taxonomy().names(),
+        after = (kb.document(HUB.id)["modes"], kb.pearls.summaries(), kb.taxonomy().names(),
                  kb.accounts.list())
     assert after == before
 
 
-def test_json_writes_need_the_token_header_too(editor, library):
+def test_json_writes_need_the_token_header_too(editor, library, built):
     string_id = int(post(editor, "/pearls", {"title": "顺序测试"}).headers["Location"].split("/")[2])
-    for ord_ in (-1, 1):
-        post(editor, "/pearls/add", {"doc_id": "hx-sample-004", "ord": ord_, "string_id": string_id})
+    for ord_ in (-1, built.ord_of(LINKAGE.id, "双报到")):
+        added = post(editor, "/pearls/add", {"doc_id": LINKAGE.id, "ord": ord_, "string_id": string_id})
+        assert added.status_code == 302, added.get_data(as_text=True)
     with library.kb() as kb:
         ids = [p["id"] for p in kb.pearls.get(string_id)["pearls"]]
+    assert len(ids) == 2
     url = f"/pearls/{string_id}/order"
     assert editor.post(url, json={"order": ids[::-1]}).status_code == 400
     response = editor.post(url, json={"order": ids[::-1]}, headers={"X-CSRFToken": token(editor, "/pearls")})
@@ -274,16 +283,19 @@ def test_json_writes_need_the_token_header_too(editor, library):
 def _suggested(library) -> tuple[str, str]:
     with library.kb() as kb:
         _, items = kb.review_queue(limit=50)
-    item = next(i for i in items if i["doc_id"] not in ("hx-sample-003",))
+    item = next(i for i in items if i["doc_id"] not in (HUB.id,))
     return item["doc_id"], item["suggested"][0]["mode"]
 
 
 def test_review_queue_lists_suggestions_strongest_first(editor):
     html = editor.get("/review").get_data(as_text=True)
-    scores = [float(s) for s in re.findall(r"得分 ([0-9.]+)", html)]
-    assert scores
     firsts = re.findall(r'<li>\s*<h2><a href="/doc/([^"#]+)', html)
     assert len(firsts) >= 2
+    items = re.split(r'<li>\s*<h2><a href="/doc/', html)[1:]
+    scores = [[float(s) for s in re.findall(r"得分 ([0-9.]+)", item)] for item in items]
+    assert all(scores) and all(s == sorted(s, reverse=True) for s in scores)  # each case's, strongest first
+    best = [s[0] for s in scores]
+    assert best == sorted(best, reverse=True) and best[0] > best[-1]  # the cases, strongest first
 
 
 def test_editor_confirms_a_suggestion_and_history_records_it(editor, library):
@@ -321,7 +333,7 @@ def test_editor_rejects_and_adds_a_mode_by_hand(editor, library):
     ({"mode": "文化嵌入型", "decision": "confirm", "ord": "x"}, 400),
 ])
 def test_bad_tagging_requests_are_refused(editor, data, status):
-    assert post(editor, "/doc/hx-sample-005/modes", data).status_code == status
+    assert post(editor, f"/doc/{PLATFORM.id}/modes", data).status_code == status
 
 
 def test_tagging_a_missing_document_is_404(editor):
@@ -376,14 +388,14 @@ def _new_string(client, title: str = "以文化凝聚人心") -> int:
 def test_curator_builds_annotates_reorders_and_publishes(editor, anon, library):
     string_id = _new_string(editor)
     with library.kb() as kb:
-        practice = next(s for s in kb.document("hx-sample-009")["sections"] if s["is_practice"])
-    post(editor, "/pearls/add", {"doc_id": "hx-sample-009", "ord": practice["ord"], "string_id": string_id})
-    post(editor, "/pearls/add", {"doc_id": "hx-sample-009", "string_id": string_id})
-    post(editor, "/pearls/add", {"doc_id": "hx-sample-010", "string_id": string_id})
+        practice = next(s for s in kb.document(CLUBHOUSE.id)["sections"] if s["is_practice"])
+    post(editor, "/pearls/add", {"doc_id": CLUBHOUSE.id, "ord": practice["ord"], "string_id": string_id})
+    post(editor, "/pearls/add", {"doc_id": CLUBHOUSE.id, "string_id": string_id})
+    post(editor, "/pearls/add", {"doc_id": SERVICE.id, "string_id": string_id})
     with library.kb() as kb:
         pearls = kb.pearls.get(string_id)["pearls"]
     assert [(p["doc_id"], p["kind"]) for p in pearls] == [
-        ("hx-sample-009", "practice"), ("hx-sample-009", "case"), ("hx-sample-010", "case")]
+        (CLUBHOUSE.id, "practice"), (CLUBHOUSE.id, "case"), (SERVICE.id, "case")]
     first, second, third = (p["id"] for p in pearls)
     post(editor, f"/pearls/{string_id}/pearls/{third}", {"action": "up"})
     post(editor, f"/pearls/{string_id}/pearls/{first}", {"action": "annotate",
@@ -424,14 +436,14 @@ def test_drafts_are_private_to_their_curator_and_admins(editor, app, admin, read
         assert client.get(f"/pearls/{string_id}/print").status_code == 404
         assert client.get(f"/api/pearls/{string_id}").status_code == 404
     assert other.get(f"/pearls/{string_id}/edit").status_code == 404
-    response = post(other, "/pearls/add", {"doc_id": "hx-sample-001", "string_id": string_id})
+    response = post(other, "/pearls/add", {"doc_id": HUB.id, "string_id": string_id})
     assert response.status_code == 404
     assert "草稿" not in other.get("/pearls").get_data(as_text=True).split("已发布")[0].split("我编的")[1]
 
 
 def test_another_editor_cannot_change_a_published_string(editor, app, library):
     string_id = _new_string(editor, "公开的串")
-    post(editor, "/pearls/add", {"doc_id": "hx-sample-011", "string_id": string_id})
+    post(editor, "/pearls/add", {"doc_id": SALON.id, "string_id": string_id})
     post(editor, f"/pearls/{string_id}/publish", {"action": "publish"})
     other = login(app, "editor2")
     assert other.get(f"/pearls/{string_id}").status_code == 200
@@ -445,7 +457,7 @@ def test_another_editor_cannot_change_a_published_string(editor, app, library):
 
 
 def test_adding_to_a_new_string_from_a_search_result(editor, library):
-    response = post(editor, "/pearls/add", {"doc_id": "hx-sample-012", "ord": "-1", "string_id": "new",
+    response = post(editor, "/pearls/add", {"doc_id": HUB.id, "ord": "-1", "string_id": "new",
                                             "new_title": "从检索结果新建", "next": "/search?q=学会"})
     assert unquote(response.headers["Location"]) == "/search?q=学会"
     with library.kb() as kb:
@@ -462,10 +474,10 @@ def test_bad_pearl_requests(editor, library):
 
     before = strings()
     assert post(editor, "/pearls/add", {"doc_id": "no-such", "string_id": "new", "new_title": "孤儿"}).status_code == 404
-    assert post(editor, "/pearls/add", {"doc_id": "hx-sample-001", "ord": "9999", "string_id": "new"}).status_code == 400
+    assert post(editor, "/pearls/add", {"doc_id": HUB.id, "ord": "9999", "string_id": "new"}).status_code == 400
     assert strings() == before  # no empty string left behind
-    assert post(editor, "/pearls/add", {"doc_id": "hx-sample-001", "string_id": ""}).status_code == 400
-    assert post(editor, "/pearls/add", {"doc_id": "hx-sample-001", "ord": "9999",
+    assert post(editor, "/pearls/add", {"doc_id": HUB.id, "string_id": ""}).status_code == 400
+    assert post(editor, "/pearls/add", {"doc_id": HUB.id, "ord": "9999",
                                         "string_id": string_id}).status_code == 400
     assert post(editor, f"/pearls/{string_id}/publish", {"action": "publish"}).status_code == 400  # empty
     assert post(editor, f"/pearls/{string_id}/pearls/1", {"action": "dance"}).status_code in (400, 404)
@@ -475,7 +487,7 @@ def test_bad_pearl_requests(editor, library):
 
 
 def test_search_and_case_pages_offer_add_to_pearl_string_to_editors(editor, reader):
-    for url in ("/search?q=会所文化", "/doc/hx-sample-009"):
+    for url in ("/search?q=会所文化", f"/doc/{CLUBHOUSE.id}"):
         assert "加入串珍珠" in editor.get(url).get_data(as_text=True)
         assert "加入串珍珠" not in reader.get(url).get_data(as_text=True)
 
@@ -588,6 +600,7 @@ def test_api_search_is_the_cli_json(reader, library):
     cli = json.loads(result.output)
     for data in (api, cli):
         data.pop("took_ms", None)
+    assert [h["doc_id"] for h in api["hits"]][:1] == [HUB.id]  # something to compare
     assert api == cli
 
 
