@@ -16,9 +16,9 @@ ACCESSED = datetime.date(2026, 11, 28)
 
 
 def make_doc(**overrides) -> dict[str, object]:
-    """A document dict shaped like KnowledgeBase.document(), modelled on hx-sample-001."""
+    """A document dict shaped like KnowledgeBase.document() (fictional, written for the tests)."""
     doc: dict[str, object] = {
-        "doc_id": "hx-sample-001", "title": TITLE, "type": "经验材料",
+        "doc_id": "t-society", "title": TITLE, "type": "经验材料",
         "unit": "临江区凝聚力工程学会", "author": "周明远", "date": "2021-06-18", "year": 2021,
         "region": "海州市/临江区/新华街道", "source": "示例材料", "extra": {"sample": True},
     }
@@ -120,7 +120,7 @@ def test_theory_article_with_journal_is_j(extra, tail):
 
 
 def test_online_report():
-    url = "http://localhost:8000/doc/hx-sample-001"
+    url = "http://localhost:8000/doc/t-society"
     assert cite(make_doc(), url=url, accessed=ACCESSED) == (
         f"周明远. {TITLE}[R/OL]. 海州: 临江区凝聚力工程学会, 2021[2026-11-28]. {url}."
     )

@@ -6,12 +6,10 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
+from builder import build, write
+from stock import CLUBHOUSE, DOCS, SALON, SERVICE
 
-from kb.settings import CHECKOUT
 from web.cli import main
-
-CORPUS = CHECKOUT / "corpus" / "docs"
 
 
 def cli_for(runner, data):
@@ -28,11 +26,8 @@ def kb_cli(runner, tmp_path):
 
 @pytest.fixture(scope="module")
 def prebuilt(tmp_path_factory):
-    """The sample corpus ingested once through the CLI; tests get a copy."""
-    data = tmp_path_factory.mktemp("cli") / "data"
-    result = cli_for(CliRunner(), data)("ingest", "--quiet", str(CORPUS))
-    assert result.exit_code == 0, result.output
-    return data
+    """The documents of tests/stock.py imported once; tests get a copy of the data dir."""
+    return build(tmp_path_factory.mktemp("cli"), DOCS).settings.data_dir
 
 
 @pytest.fixture
@@ -56,13 +51,15 @@ def test_version(runner):
 
 
 def test_ingest_reports_and_is_idempotent(kb_cli, tmp_path):
-    first = kb_cli("ingest", str(CORPUS))
+    folder = tmp_path / "files"
+    write(DOCS, folder)
+    first = kb_cli("ingest", str(folder))
     assert first.exit_code == 0
-    assert "新增 32，更新 0，未变 0，拒绝 0" in first.output
+    assert "新增 6，更新 0，未变 0，拒绝 0" in first.output
     assert "索引：重建完成" in first.output
-    again = kb_cli("ingest", "--json", str(CORPUS))
+    again = kb_cli("ingest", "--json", str(folder))
     report = json.loads(again.output)
-    assert report["counts"]["unchanged"] == 32 and report["counts"]["added"] == 0
+    assert report["counts"]["unchanged"] == 6 and report["counts"]["added"] == 0
     assert report["index"]["indexed"] == 0
 
 
@@ -162,6 +159,7 @@ def test_search_text_output_and_filters(loaded):
     assert result.exit_code == 0
     assert "共 " in result.output and "【文化】" in result.output
     data = json.loads(loaded("search", "文化", "--mode", "文化嵌入型", "--json").output)
+    assert {h["doc_id"] for h in data["hits"]} == {CLUBHOUSE.id, SALON.id}
     assert all("文化嵌入型" in h["modes"] + h["suggested_modes"] for h in data["hits"])
 
 
@@ -172,12 +170,12 @@ def test_malformed_query_is_a_message_not_a_traceback(loaded):
 
 
 def test_show(loaded):
-    data = json.loads(loaded("show", "hx-sample-009", "--json").output)
+    data = json.loads(loaded("show", CLUBHOUSE.id, "--json").output)
     for key in ("doc_id", "title", "type", "unit", "author", "date", "region", "domain", "sections", "modes"):
         assert key in data
     assert {"heading", "level", "text"} <= set(data["sections"][1])
     assert set(data["modes"]) >= {"confirmed", "suggested"}
-    text = loaded("show", "hx-sample-028").output
+    text = loaded("show", SERVICE.id).output
     assert "建议模式：服务导入型" in text and "依据：" in text
     missing = loaded("show", "nope")
     assert missing.exit_code == 1 and "nope" in missing.output
@@ -187,7 +185,7 @@ def test_modes(loaded, tmp_path):
     data = json.loads(loaded("modes", "--json").output)
     assert data["programme"]["name"] == "凝聚力工程"
     counts = {m["name"]: m for m in data["modes"]}
-    assert counts["文化嵌入型"]["confirmed"] >= 5
+    assert (counts["文化嵌入型"]["confirmed"], counts["文化嵌入型"]["suggested"]) == (1, 1)  # CLUBHOUSE, SALON
     extra = tmp_path / "more.yaml"
     extra.write_text("modes:\n  - name: 网格治理型\n    short: 网格\n    signals: [网格]\n", encoding="utf-8")
     result = loaded("modes", "--load", str(extra))
@@ -197,13 +195,15 @@ def test_modes(loaded, tmp_path):
 def test_index_and_rebuild(loaded):
     assert "增量更新 0 篇" in loaded("index").output
     summary = json.loads(loaded("index", "--rebuild", "--json").output)
-    assert summary["mode"] == "rebuild" and summary["documents"] == 32
+    assert summary["mode"] == "rebuild" and summary["documents"] == len(DOCS)
 
 
 def test_remove(loaded):
-    assert loaded("remove", "hx-sample-009").exit_code == 0
+    found = json.loads(loaded("search", "会所文化", "--json").output)
+    assert CLUBHOUSE.id in [h["doc_id"] for h in found["hits"]]
+    assert loaded("remove", CLUBHOUSE.id).exit_code == 0
     data = json.loads(loaded("search", "会所文化", "--json").output)
-    assert "hx-sample-009" not in [h["doc_id"] for h in data["hits"]]
+    assert {h["doc_id"] for h in data["hits"]} == {SALON.id}
 
 
 def test_data_dir_from_environment(runner, tmp_path, monkeypatch):

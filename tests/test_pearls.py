@@ -5,22 +5,60 @@ from __future__ import annotations
 import json
 
 import pytest
+from builder import Doc, build, write
 
 from kb.accounts import User
 from kb.errors import BadRequest, NotFound
 from kb.pearls import PearlStrings, can_edit, can_view
-from kb.settings import CHECKOUT
 
-CORPUS = CHECKOUT / "corpus" / "docs"
+# Three cases written for these tests: A (four practices) and B in Markdown, C in plain text.
+CASE_A = Doc("p-society", "以学会为枢纽 把分散的力量串起来", type="经验材料", unit="海州市临江区凝聚力工程学会",
+             author="周明远", date="2021-06-18", region="海州市/临江区/新华街道", domains=["社区"], body="""
+    临江区凝聚力工程学会联系着全区的街道、社区和企业党组织。
 
-DOC_A, DOC_B, DOC_C = "hx-sample-001", "hx-sample-002", "hx-sample-028"
+    一、背景与问题
+
+    过去各街道的做法各自为战，好经验传不出去，企业和社会组织的意见也难以汇集。
+
+    二、主要做法
+
+    1、搭建交流平台。学会每季度举办一次经验交流会，各街道轮流介绍新做法。
+
+    2、汇集民意。学会在各街道设联络员，把居民和企业的意见整理后报送区委。
+
+    3、结对帮带。学会组织先进社区与后进社区结对，一年一评。
+
+    三、几点体会
+
+    学会的作用在于联结，而不在于代替。
+    """)
+CASE_B = Doc("p-service", "以服务联盟带动园区党建", type="案例", unit="中共海州市东湖区枫林街道工作委员会",
+             date="2022-03-01", region="海州市/东湖区/枫林街道", domains=["园区"], body="""
+    一、主要做法
+
+    园区党工委牵头组建服务联盟，为企业和员工提供代办、就餐和法律服务。
+
+    二、工作成效
+
+    一年来服务联盟办理事项三千余件。
+    """)
+CASE_C = Doc("p-linkage", "街道与驻区单位共建联建", format="txt", unit="中共海州市石桥街道工作委员会",
+             date="2023-02", author="邵明川", body="""
+    一、签订共建协议
+
+    街道与驻区单位签订共建协议，每季度对接一次需求。
+
+    二、组织在职党员到社区报到
+
+    在职党员认领楼道长等岗位，每年参加社区服务不少于四次。
+    """)
+DOC_A, DOC_B, DOC_C = CASE_A.id, CASE_B.id, CASE_C.id
 
 
 @pytest.fixture
-def kb(kb):
-    report = kb.ingest([CORPUS / "hx-sample-001.md", CORPUS / "hx-sample-002.md",
-                        CORPUS / "hx-sample-028.txt"])
-    assert report.counts()["added"] == 3, report.to_dict()
+def kb(kb, tmp_path):
+    built = build(tmp_path, [CASE_A, CASE_B, CASE_C], settings=kb.settings, index=False)
+    assert built.report.counts()["added"] == 3, built.report.to_dict()
     kb.accounts.add("curator", "password-1", "editor")
     kb.accounts.add("other", "password-2", "editor")
     return kb
@@ -375,14 +413,13 @@ def test_unresolvable_section_is_missing(kb, pearls, filled):
 
 
 def test_reimport_renumbering(kb, pearls, tmp_path):
-    source = (CORPUS / "hx-sample-001.md").read_text(encoding="utf-8")
     target = practices(kb, DOC_A)[-1]
     sid = pearls.create("curator", "重新导入")
     pid = pearls.add_pearl(sid, DOC_A, target["ord"], "点评")
     # a new first-level section before the others renumbers every section after it
-    changed = source.replace("一、背景与问题", "一、新增的概况\n\n新增内容。\n\n二、背景与问题", 1)
-    copy = tmp_path / "hx-sample-001.md"
-    copy.write_text(changed, encoding="utf-8")
+    changed = CASE_A.replace(body=CASE_A.text.replace("一、背景与问题", "一、新增的概况\n\n新增内容。\n\n二、背景与问题", 1))
+    assert changed.text != CASE_A.text
+    [copy] = write([changed], tmp_path / "changed")
     assert kb.ingest([copy]).counts()["updated"] == 1
     pearl = pearls.get(sid)["pearls"][0]
     now_sections = [s for s in kb.document(DOC_A)["sections"] if s["path"] == target["path"]]

@@ -1,5 +1,6 @@
 """The reading pages and the JSON API with Flask's test client, with ``login_required`` off
-(the site open to readers without an account). Accounts, roles and writes: test_site.py."""
+(the site open to readers without an account), over the documents of tests/stock.py. Accounts,
+roles and writes: test_site.py."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import json
 import re
 
 import pytest
+from builder import build
+from stock import CLUBHOUSE, DOCS, HUB, LINKAGE, SERVICE
 
 from web import create_app
 
 
 @pytest.fixture(scope="module")
-def client(sample_library):
-    app = create_app({"TESTING": True, "login_required": False}, library=sample_library)
+def built(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("web"), DOCS)
+
+
+@pytest.fixture(scope="module")
+def client(built):
+    app = create_app({"TESTING": True, "login_required": False}, library=built.library)
     with app.test_client() as client:
         yield client
 
@@ -24,9 +32,9 @@ def get(client, url):
     return response
 
 
-@pytest.mark.parametrize("url", ["/", "/search?q=会所文化", "/search?mode=文化嵌入型", "/doc/hx-sample-009",
-                                 "/api/search?q=双报到", "/api/documents/hx-sample-001", "/api/modes",
-                                 "/api/documents/hx-sample-009/similar"])
+@pytest.mark.parametrize("url", ["/", "/search?q=会所文化", "/search?mode=文化嵌入型", f"/doc/{CLUBHOUSE.id}",
+                                 "/api/search?q=双报到", f"/api/documents/{HUB.id}", "/api/modes",
+                                 f"/api/documents/{CLUBHOUSE.id}/similar"])
 def test_pages_answer(client, url):
     response = get(client, url)
     assert response.status_code == 200
@@ -57,10 +65,11 @@ def test_search_page_highlights_groups_and_facets(client):
     assert 'href="/search?q=%E4%BC%9A%E6%89%80%E6%96%87%E5%8C%96&amp;mode=' in html  # one-click filter
 
 
-def test_opening_text_is_labelled_as_such(client, sample_library):
-    result = sample_library.search.search("两新组织", limit=100)
+def test_opening_text_is_labelled_as_such(client, built):
+    result = built.library.search.search("两新组织", limit=100)
     openings = [h for h in result["hits"] if h["kind"] != "document" and not h["section"]]
     assert openings, "some hits should come from text before the first heading"
+    assert LINKAGE.id in [h["doc_id"] for h in openings]  # it writes the word only there
     html = get(client, "/search?q=两新组织&limit=100").get_data(as_text=True)
     assert "导语" in html
 
@@ -83,7 +92,7 @@ def test_no_results_page_gives_suggestions(client):
 
 
 def test_document_page(client):
-    html = get(client, "/doc/hx-sample-028").get_data(as_text=True)
+    html = get(client, f"/doc/{SERVICE.id}").get_data(as_text=True)
     assert "目录" in html and 'id="s1"' in html
     assert "系统建议" in html and "服务导入型" in html  # suggested mode with evidence
     assert "其他案例中的相似做法" in html
@@ -96,9 +105,10 @@ def test_missing_document(client):
     assert api.status_code == 404 and api.get_json()["error"] == "not_found"
 
 
-def test_api_search_matches_the_cli_shape(client, sample_library):
+def test_api_search_matches_the_cli_shape(client, built):
     data = get(client, "/api/search?q=会所文化&limit=5").get_json()
-    direct = sample_library.search.search("会所文化", limit=5)
+    direct = built.library.search.search("会所文化", limit=5)
+    assert direct["total"] == 2
     for key in ("query", "total", "hits", "facets"):
         assert data[key] == json.loads(json.dumps(direct[key]))
 
@@ -118,7 +128,7 @@ def test_script_in_a_query_is_escaped(client):
 
 
 def test_no_external_resources(client):
-    for url in ("/", "/search?q=党建", "/doc/hx-sample-001"):
+    for url in ("/", "/search?q=党建", f"/doc/{HUB.id}"):
         html = get(client, url).get_data(as_text=True)
         assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
         sources = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
