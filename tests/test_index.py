@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from builder import Doc
 from whoosh import query as wq
 
 from indexer import index as index_module
@@ -138,16 +139,18 @@ def test_one_writer_at_a_time(library):
             pass
 
 
-def test_phrase_positions_in_the_index(sample_library):
+def test_phrase_positions_in_the_index(build):
     """A word-field phrase query matches on its own (no bigram help), because positions are sequential."""
-    analyzer = sample_library.analyzer
-    with sample_library.store.open().searcher() as s:
+    built = build([Doc("t-phrase", "园区服务阵地", "一、建设阵地\n\n园区建起了服务联盟和服务站，企业就近办事。"),
+                   Doc("t-apart", "服务站的做法", "一、做法\n\n服务站设在园区门口，服务联盟负责日常运行。")])
+    analyzer = built.library.analyzer
+    with built.library.store.open().searcher() as s:
         terms = analyzer.terms("楼宇党建与园区党建相结合")
         assert len(terms) == 1  # a dictionary term
         phrase = analyzer.terms("服务联盟和服务站")
         assert len(phrase) > 2
         found = s.search(wq.Phrase("body", phrase), limit=None)
-        assert len(found) > 0
+        assert [h["owner"] for h in found] == ["t-phrase"]  # not t-apart, which has the words apart
         assert all("服务联盟和服务站" in h["body"] for h in found)
         shuffled = list(reversed(phrase))
         assert len(s.search(wq.Phrase("body", shuffled), limit=None)) == 0

@@ -304,6 +304,7 @@ def test_or(search):
 def test_mode_filter_and_facets_agree(search):
     everything = search("党建", limit=100)
     facet = {f["value"]: f["count"] for f in everything["facets"]["mode"]}
+    assert len(facet) == 4 and facet["文化嵌入型"] == 2  # CLUB and SALON: ELDERS, TRADITIONAL write no 党建
     for mode, count in facet.items():
         filtered = search("党建", filters={"mode": [mode]}, limit=100)
         assert filtered["total"] == count

@@ -480,7 +480,11 @@ def test_bad_pearl_requests(editor, library):
     assert post(editor, "/pearls/add", {"doc_id": HUB.id, "ord": "9999",
                                         "string_id": string_id}).status_code == 400
     assert post(editor, f"/pearls/{string_id}/publish", {"action": "publish"}).status_code == 400  # empty
-    assert post(editor, f"/pearls/{string_id}/pearls/1", {"action": "dance"}).status_code in (400, 404)
+    assert post(editor, f"/pearls/{string_id}/pearls/999999", {"action": "up"}).status_code == 404
+    assert post(editor, "/pearls/add", {"doc_id": HUB.id, "string_id": string_id}).status_code == 302
+    with library.kb() as kb:
+        [pearl] = kb.pearls.get(string_id)["pearls"]
+    assert post(editor, f"/pearls/{string_id}/pearls/{pearl['id']}", {"action": "dance"}).status_code == 400
     assert post(editor, f"/pearls/{string_id}/order", {"order": "1,x"}).status_code == 400
     assert post(editor, "/pearls", {"title": "   "}).status_code == 400
     assert editor.get("/pearls/999999").status_code == 404
