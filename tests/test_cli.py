@@ -185,7 +185,9 @@ def test_modes(loaded, tmp_path):
     data = json.loads(loaded("modes", "--json").output)
     assert data["programme"]["name"] == "凝聚力工程"
     counts = {m["name"]: m for m in data["modes"]}
-    assert (counts["文化嵌入型"]["confirmed"], counts["文化嵌入型"]["suggested"]) == (1, 1)  # CLUBHOUSE, SALON
+    # confirmed in the front matter of CLUBHOUSE and HUB; suggested by the texts of the others
+    assert {name: (m["confirmed"], m["suggested"]) for name, m in counts.items()} == {
+        "枢纽中介型": (1, 1), "服务导入型": (0, 3), "联动互补型": (0, 1), "文化嵌入型": (1, 1)}
     extra = tmp_path / "more.yaml"
     extra.write_text("modes:\n  - name: 网格治理型\n    short: 网格\n    signals: [网格]\n", encoding="utf-8")
     result = loaded("modes", "--load", str(extra))
