@@ -49,7 +49,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from .model import IMPORT_ACTOR
+from .model import IMPORT_ACTOR, WHOLE_DOCUMENT, Evidence
 from .normalize import normalize
 from .suggest import MAX_EVIDENCE, Text
 from .taxonomy import Mode
@@ -85,9 +85,9 @@ class ModeModel:
     examples: dict[str, tuple[int, int]] = field(default_factory=dict)  # mode → (confirmed, rejected)
 
     def evidence(self, doc: Text, mode: str,
-                 pairs: list[tuple[int, str]] | None = None) -> tuple[float, list[dict[str, object]]]:
+                 pairs: list[tuple[int, str]] | None = None) -> tuple[float, list[Evidence]]:
         """(learned evidence of ``mode`` in ``doc``, the sentences with its strongest positive
-        learned terms, each marked ``"learned": true``); ``pairs`` are the text's bigrams if known."""
+        learned terms, each marked ``learned``); ``pairs`` are the text's bigrams if known."""
         weights = self.terms.get(mode)
         if not weights:
             return 0.0, []
@@ -126,8 +126,7 @@ class ModeModel:
         for _, i, found in ranked[:MAX_EVIDENCE]:
             s, e = doc.spans[i]
             terms = [doc.text[a:b] for _, a, b in sorted(found.values(), key=lambda t: (-t[0], t[1]))]
-            items.append({"sentence": doc.text[s:e], "terms": list(dict.fromkeys(terms)), "start": s, "end": e,
-                          "learned": True})
+            items.append(Evidence(doc.text[s:e], tuple(dict.fromkeys(terms)), s, e, learned=True))
         return total, items
 
 
@@ -246,14 +245,14 @@ def decided_examples(conn: sqlite3.Connection, modes: list[Mode]) -> list[Exampl
     out = []
     for key in sorted(latest, key=lambda k: (latest[k], k), reverse=True)[:MAX_EXAMPLES]:
         doc_id, ord_ = key
-        if ord_ < 0:
+        if ord_ == WHOLE_DOCUMENT:
             row = conn.execute("SELECT title, body FROM documents WHERE id = ?", (doc_id,)).fetchone()
             text = row["title"] + "\n" + row["body"] if row else None
         else:
             row = conn.execute("SELECT text FROM sections WHERE doc_id = ? AND ord = ?", (doc_id, ord_)).fetchone()
             text = row["text"] if row else None
         if text is not None:
-            out.append((doc_id if ord_ < 0 else None, text, units[key]))
+            out.append((doc_id if ord_ == WHOLE_DOCUMENT else None, text, units[key]))
     return out
 
 

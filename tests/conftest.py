@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from indexer.analysis import Analyzer, get_analyzer
 from indexer.library import Library
-from kb.service import KnowledgeBase
+from kb import KnowledgeBase
 from kb.settings import CHECKOUT, Settings, load_settings
 
 CORPUS = CHECKOUT / "corpus" / "docs"

@@ -20,7 +20,7 @@ def search(sample_library):
 @pytest.fixture(scope="module")
 def docs(sample_library):
     with sample_library.kb() as kb:
-        return {d["doc_id"]: d for d in kb.documents(kb.all_ids())}
+        return {d.doc_id: d.to_dict() for d in kb.documents.many(kb.documents.all_ids())}
 
 
 def doc_ids(result):

@@ -35,7 +35,7 @@ def test_bootstrap_imports_the_corpus_once_then_keeps_the_index_current(tmp_path
     assert first["ingest"]["added"] == 3 and first["index"]["mode"] == "rebuild"
     assert library.bootstrap() == {}  # nothing to do on the second start
     with library.kb() as kb:
-        kb.remove("hx-sample-020")
+        kb.documents.remove("hx-sample-020")
     assert library.bootstrap()["index"]["deleted"] == 1
 
 
@@ -95,7 +95,7 @@ def test_kb_serve_answers_on_a_port(tmp_path):
 def test_nothing_heavy_happens_at_import_time():
     """Importing every module loads no jieba, opens no database and creates no app."""
     code = ("import sys, web, web.cli, web.pages, web.api, indexer.search, indexer.index, "
-            "indexer.library, kb.service; "
+            "indexer.library, kb.database; "
             "print(sorted(m for m in ('jieba', 'opencc', 'sqlite3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout.strip()

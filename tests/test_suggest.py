@@ -91,9 +91,9 @@ def test_scores_rank_modes_and_evidence_points_at_sentences():
     assert all(0 < s.score < 1 for s in result)
     for s in result:
         for ev in s.evidence:
-            assert text[ev["start"]:ev["end"]] == ev["sentence"]
-            assert all(term in ev["sentence"] for term in ev["terms"])
-    assert set(result[0].evidence[0]["terms"]) == {"白领", "服务联盟"}
+            assert text[ev.start:ev.end] == ev.sentence
+            assert all(term in ev.sentence for term in ev.terms)
+    assert set(result[0].evidence[0].terms) == {"白领", "服务联盟"}
 
 
 def test_threshold_and_single_weak_signal():
@@ -107,9 +107,9 @@ def test_threshold_and_single_weak_signal():
 def test_suggestions_agree_with_the_confirmed_modes_of_the_sample_corpus(sample_library):
     """On every sample case that people tagged, the modes they confirmed are the top suggestions."""
     with sample_library.kb() as kb:
-        modes = kb.taxonomy().modes
+        modes = kb.modes.taxonomy().modes
         checked = 0
-        for doc in kb.documents(kb.all_ids()):
+        for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
             confirmed = doc["modes"]["confirmed"]
             if not confirmed:
                 continue
@@ -178,8 +178,8 @@ def test_every_suggestion_carries_the_sentences_that_justify_it():
         for s in suggest_modes(text, MODES, 0.0):
             assert s.evidence
             for ev in s.evidence:
-                assert text[ev["start"]:ev["end"]] == ev["sentence"]
-                assert ev["terms"] and all(normalize(t) in normalize(ev["sentence"]) for t in ev["terms"])
+                assert text[ev.start:ev.end] == ev.sentence
+                assert ev.terms and all(normalize(t) in normalize(ev.sentence) for t in ev.terms)
 
 
 # ------------------------------------------------------------------ learning from decisions
@@ -229,12 +229,12 @@ def ingest_texts(kb, folder, texts: dict[str, tuple[str, str]]) -> None:
     """Import plain-text files ``{id: (title, text)}``."""
     for doc_id, (title, text) in texts.items():
         (folder / f"{doc_id}.txt").write_text(f"{title}\n{text}\n", encoding="utf-8")
-    report = kb.ingest([folder / f"{doc_id}.txt" for doc_id in texts])
+    report = kb.imports.ingest([folder / f"{doc_id}.txt" for doc_id in texts])
     assert report.counts()["rejected"] == 0
 
 
 def suggested_in(kb, doc_id: str) -> dict[str, dict]:
-    return {s["mode"]: s for s in kb.document(doc_id)["modes"]["suggested"]}
+    return {s["mode"]: s for s in kb.documents.get(doc_id).to_dict()["modes"]["suggested"]}
 
 
 @pytest.fixture
@@ -253,8 +253,8 @@ def decided_library(kb, tmp_path):
 
 def test_without_decisions_suggestions_are_the_signal_based_ones(decided_library):
     kb = decided_library
-    assert kb.mode_model() is None
-    for doc in kb.documents(kb.all_ids()):
+    assert kb.tags.mode_model() is None
+    for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
         expected = suggest_modes(doc["title"] + "\n" + doc["body"], MODES, 0.5)
         assert [(s["mode"], s["score"]) for s in doc["modes"]["suggested"]] == [(s.mode, s.score) for s in expected]
 
@@ -265,7 +265,7 @@ def test_confirmations_teach_suggestions_for_similar_documents(decided_library, 
         assert "服务导入型" not in suggested(text, 0.0)
     assert "服务导入型" not in suggested_in(kb, "rider-open")
     for i in range(1, 5):
-        kb.decide(f"rider-{i}", "服务导入型", "confirmed", actor="editor1")
+        kb.tags.decide(f"rider-{i}", "服务导入型", "confirmed", actor="editor1")
 
     # (a) a newly ingested document uses what the decisions teach …
     ingest_texts(kb, tmp_path, {"rider-new": ("路口骑手驿站", RIDERS_NEW)})
@@ -282,12 +282,12 @@ def test_confirmations_teach_suggestions_for_similar_documents(decided_library, 
     assert result.exit_code == 0 and "重新计算建议" in result.output
     assert suggested_in(kb, "rider-open")["服务导入型"]["score"] >= 0.5
     # the decided documents keep their decisions, and unrelated texts are untouched
-    assert kb.document("rider-1")["modes"]["confirmed"] == ["服务导入型"]
+    assert kb.documents.get("rider-1").to_dict()["modes"]["confirmed"] == ["服务导入型"]
     assert "服务导入型" not in suggested_in(kb, "rider-1")
     for doc_id in ("linkage", "culture", "hub", "visits", "class-open"):
         assert "服务导入型" not in suggested_in(kb, doc_id)
     # every suggestion, learned or not, points at the sentences that justify it
-    for doc in kb.documents(kb.all_ids()):
+    for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
         text = doc["title"] + "\n" + doc["body"]
         for s in doc["modes"]["suggested"]:
             assert s["evidence"]
@@ -301,14 +301,14 @@ def test_rejections_lower_suggestions_for_similar_documents(decided_library):
     before = suggested_in(kb, "class-open")["文化嵌入型"]["score"]
     assert before >= 0.5  # 文化 in two sentences: a suggestion the editors will not want
     for i in range(1, 4):
-        kb.decide(f"class-{i}", "文化嵌入型", "rejected", actor="editor1")
-    kb.resuggest()
+        kb.tags.decide(f"class-{i}", "文化嵌入型", "rejected", actor="editor1")
+    kb.tags.resuggest()
     assert "文化嵌入型" not in suggested_in(kb, "class-open")
     assert "文化嵌入型" in suggested_in(kb, "culture")  # real culture work keeps its suggestion
     for i in range(1, 4):  # a rejection is never overwritten by a suggestion
-        modes = kb.document(f"class-{i}")["modes"]
+        modes = kb.documents.get(f"class-{i}").to_dict()["modes"]
         assert modes["rejected"] == ["文化嵌入型"] and "文化嵌入型" not in [s["mode"] for s in modes["suggested"]]
-    learned = kb.mode_model().terms["文化嵌入型"]
+    learned = kb.tags.mode_model().terms["文化嵌入型"]
     assert {"夜校", "程度"} <= set(learned) and all(w < 0 for w in learned.values())
 
 
@@ -327,18 +327,18 @@ def test_the_model_pickles_and_is_trained_again_only_when_decisions_change(decid
     import pickle
 
     kb = decided_library
-    kb.decide("rider-1", "服务导入型", "confirmed", actor="editor1")
-    kb.decide("rider-2", "服务导入型", "confirmed", actor="editor1")
-    model = kb.mode_model()
-    assert kb.mode_model() is model
+    kb.tags.decide("rider-1", "服务导入型", "confirmed", actor="editor1")
+    kb.tags.decide("rider-2", "服务导入型", "confirmed", actor="editor1")
+    model = kb.tags.mode_model()
+    assert kb.tags.mode_model() is model
     assert pickle.loads(pickle.dumps(model)).terms == model.terms
-    kb.decide("rider-3", "服务导入型", "confirmed", actor="editor1")
-    assert kb.mode_model() is not model
+    kb.tags.decide("rider-3", "服务导入型", "confirmed", actor="editor1")
+    assert kb.tags.mode_model() is not model
 
 
 def test_modes_declared_in_front_matter_do_not_train_the_model(sample_library):
     """The sample corpus declares modes in its front matter: confirmed tags, but not decisions of
     the staff, so importing a labelled corpus trains nothing (and costs nothing)."""
     with sample_library.kb() as kb:
-        assert any(kb.document(i)["modes"]["confirmed"] for i in kb.all_ids())
-        assert kb.mode_model() is None
+        assert any(kb.documents.get(i).to_dict()["modes"]["confirmed"] for i in kb.documents.all_ids())
+        assert kb.tags.mode_model() is None

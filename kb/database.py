@@ -1,0 +1,99 @@
+"""The knowledge base handle: one SQLite connection, and the parts of the record that share it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .accounts import Accounts
+from .documents import Documents
+from .ingest import Imports
+from .modes import Modes
+from .pearls import PearlStrings
+from .settings import Settings, load_settings
+from .tags import Tags
+
+
+class KnowledgeBase:
+    """Documents, practices, taxonomy, tag decisions, pearl strings and accounts in one SQLite
+    database. Open one per thread or request and close it when done (or use ``with``).
+
+    The connection is opened on first use; a new database is created and migrated, and an empty
+    ``modes`` table is filled from the configured taxonomy file.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._conn: sqlite3.Connection | None = None
+        self._parts: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None, **overrides: object) -> KnowledgeBase:
+        return cls(load_settings(data_dir=data_dir, overrides=overrides))
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = store.connect(self.settings.db_path)
+            self._load_first_taxonomy()
+        return self._conn
+
+    def _load_first_taxonomy(self) -> None:
+        """Fill an empty ``modes`` table from the taxonomy file. Documents imported while there
+        were no modes at all get their suggestions now (this happens once, if ever)."""
+        if self.conn.execute("SELECT 1 FROM modes LIMIT 1").fetchone():
+            return
+        path = Path(self.settings.taxonomy_file)
+        if self.settings.taxonomy_file and path.is_file():
+            changed = self.modes.load_file(path)
+            if changed["added"] and self.documents.count():
+                self.tags.resuggest()
+
+    def close(self) -> None:
+        self._parts.clear()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _part(self, name: str, make: Any) -> Any:
+        if name not in self._parts:
+            self._parts[name] = make()
+        return self._parts[name]
+
+    @property
+    def documents(self) -> Documents:
+        """Reading documents (with sections, modes and original), change numbers, removal."""
+        return self._part("documents", lambda: Documents(self.conn))
+
+    @property
+    def modes(self) -> Modes:
+        """The taxonomy: the programme and the working modes."""
+        return self._part("modes", lambda: Modes(self.conn))
+
+    @property
+    def tags(self) -> Tags:
+        """Tag decisions, their history, the review queue and recomputing suggestions."""
+        return self._part("tags", lambda: Tags(self.conn, self.settings, self.modes))
+
+    @property
+    def imports(self) -> Imports:
+        """Importing files and uploads."""
+        return self._part("imports", lambda: Imports(self.conn, self.settings, self.modes, self.tags))
+
+    @property
+    def accounts(self) -> Accounts:
+        """User accounts and roles (``kb user …``, the site's login)."""
+        return self._part("accounts", lambda: Accounts(self.conn))
+
+    @property
+    def pearls(self) -> PearlStrings:
+        """Pearl strings (串珍珠): curated, ordered, annotated collections of practices."""
+        return self._part("pearls", lambda: PearlStrings(self.conn, self.documents))
