@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from . import store
 from .accounts import Accounts
@@ -27,7 +27,6 @@ class KnowledgeBase:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._conn: sqlite3.Connection | None = None
-        self._parts: dict[str, Any] = {}
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, **overrides: object) -> KnowledgeBase:
@@ -52,7 +51,8 @@ class KnowledgeBase:
                 self.tags.resuggest()
 
     def close(self) -> None:
-        self._parts.clear()
+        for part in _PARTS:  # the parts hold the connection: made again with the next one
+            self.__dict__.pop(part, None)
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -63,37 +63,35 @@ class KnowledgeBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _part(self, name: str, make: Any) -> Any:
-        if name not in self._parts:
-            self._parts[name] = make()
-        return self._parts[name]
-
-    @property
+    @cached_property
     def documents(self) -> Documents:
         """Reading documents (with sections, modes and original), change numbers, removal."""
-        return self._part("documents", lambda: Documents(self.conn))
+        return Documents(self.conn)
 
-    @property
+    @cached_property
     def modes(self) -> Modes:
         """The taxonomy: the programme and the working modes."""
-        return self._part("modes", lambda: Modes(self.conn))
+        return Modes(self.conn)
 
-    @property
+    @cached_property
     def tags(self) -> Tags:
         """Tag decisions, their history, the review queue and recomputing suggestions."""
-        return self._part("tags", lambda: Tags(self.conn, self.settings, self.modes))
+        return Tags(self.conn, self.settings, self.modes)
 
-    @property
+    @cached_property
     def imports(self) -> Imports:
         """Importing files and uploads."""
-        return self._part("imports", lambda: Imports(self.conn, self.settings, self.modes, self.tags))
+        return Imports(self.conn, self.settings, self.modes, self.tags)
 
-    @property
+    @cached_property
     def accounts(self) -> Accounts:
         """User accounts and roles (``kb user …``, the site's login)."""
-        return self._part("accounts", lambda: Accounts(self.conn))
+        return Accounts(self.conn)
 
-    @property
+    @cached_property
     def pearls(self) -> PearlStrings:
         """Pearl strings (串珍珠): curated, ordered, annotated collections of practices."""
-        return self._part("pearls", lambda: PearlStrings(self.conn, self.documents))
+        return PearlStrings(self.conn, self.documents)
+
+
+_PARTS = ("documents", "modes", "tags", "imports", "accounts", "pearls")
