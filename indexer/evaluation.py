@@ -118,7 +118,7 @@ def evaluate(settings: Settings, evalset: EvalSet, progress: ProgressFactory | N
         modes = None
         if evalset.labels is not None:
             with library.kb() as kb:
-                suggested = {doc_id: [s["mode"] for s in kb.document(doc_id)["modes"]["suggested"]]
+                suggested = {doc_id: [s.mode for s in kb.documents.get(doc_id).modes.suggested]
                              for doc_id in evalset.labels}
             modes = mode_scores(suggested, evalset.labels)
     return summarize(per_query, len(evalset.docs), modes)

@@ -24,9 +24,10 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.multiproc import MpWriter
 
+from kb import KnowledgeBase
 from kb.errors import IndexBusy, IndexMissing
+from kb.model import WHOLE_DOCUMENT, Document
 from kb.normalize import normalize
-from kb.service import KnowledgeBase
 from kb.structure import fold_heading_only
 
 from .analysis import Analyzer
@@ -67,19 +68,18 @@ def region_terms(region: str | None) -> list[str]:
     return list(dict.fromkeys(parts + prefixes))
 
 
-def doc_meta(doc: dict) -> dict[str, object]:
+def doc_meta(doc: Document) -> dict[str, object]:
     """The metadata a search result shows, stored with the document's index entry."""
-    modes = doc["modes"]
-    confirmed = list(modes["confirmed"])
+    confirmed = list(doc.modes.confirmed)
     return {
-        "doc_id": doc["doc_id"], "title": doc["title"], "date": doc["date"], "year": doc["year"],
-        "region": doc["region"], "domain": doc["domain"], "type": doc["type"], "unit": doc["unit"],
-        "author": doc["author"], "modes": confirmed,
-        "suggested_modes": [s["mode"] for s in modes["suggested"] if s["mode"] not in confirmed],
+        "doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "year": doc.year,
+        "region": doc.region, "domain": list(doc.domains), "type": doc.type, "unit": doc.unit,
+        "author": doc.author, "modes": confirmed,
+        "suggested_modes": [s.mode for s in doc.modes.suggested if s.mode not in confirmed],
     }
 
 
-def entries(doc: dict) -> list[dict[str, object]]:
+def entries(doc: Document) -> list[dict[str, object]]:
     """The index entries of one document, in order: the document, then each section with text.
 
     A heading-only section gets no entry of its own: its heading is indexed with the section it
@@ -88,37 +88,37 @@ def entries(doc: dict) -> list[dict[str, object]]:
     the entries of one document are always added together, in one writer.
     """
     meta = doc_meta(doc)
-    sections = [s for s in doc["sections"] if s["text"] or s["heading"]]
+    sections = [s for s in doc.sections if s.text or s.heading]
     folded: dict[int, list[str]] = {}
-    headings = {s["ord"]: s["heading"] for s in sections}
+    headings = {s.ord: s.heading for s in sections}
     targets = fold_heading_only(sections)
     for ord_, target in targets.items():
         if target is not None:
             folded.setdefault(target, []).append(headings[ord_])
     # sections with text, and bare headings with nowhere to go (found, but never a hit of their own)
-    indexed = [s for s in sections if targets.get(s["ord"]) is None]
-    meta["length"] = sum(len(s["text"]) + len(s["heading"]) for s in sections)
+    indexed = [s for s in sections if targets.get(s.ord) is None]
+    meta["length"] = sum(len(s.text) + len(s.heading) for s in sections)
     document: dict[str, object] = {
-        "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
-        "title": doc["title"],
+        "uid": doc.doc_id, "kind": "doc", "doc_id": doc.doc_id, "ord": WHOLE_DOCUMENT,
+        "title": doc.title,
         "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
         "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
-        "domain": ",".join(normalize(d) for d in doc["domain"]),
-        "region": ",".join(region_terms(doc["region"])),
+        "domain": ",".join(normalize(d) for d in doc.domains),
+        "region": ",".join(region_terms(doc.region)),
     }
-    if doc["year"]:
-        document["year"] = doc["year"]
-    if doc["type"]:
-        document["type"] = normalize(doc["type"])
-    if doc["unit"]:
-        document["unit"] = normalize(doc["unit"])
-        document["unit_text"] = doc["unit"]
-    document["chars"] = "\n".join([doc["title"], *(s["heading"] + "\n" + s["text"] for s in sections)])
+    if doc.year:
+        document["year"] = doc.year
+    if doc.type:
+        document["type"] = normalize(doc.type)
+    if doc.unit:
+        document["unit"] = normalize(doc.unit)
+        document["unit_text"] = doc.unit
+    document["chars"] = "\n".join([doc.title, *(s.heading + "\n" + s.text for s in sections)])
     out = [document]
     for s in indexed:
-        heading = "\n".join([*folded.get(s["ord"], []), s["heading"]]).strip()
-        out.append({"owner": doc["doc_id"], "ord": s["ord"], "practice": s["is_practice"],
-                    "section": heading, "_stored_section": s["path_label"], "body": s["text"]})
+        heading = "\n".join([*folded.get(s.ord, []), s.heading]).strip()
+        out.append({"owner": doc.doc_id, "ord": s.ord, "practice": s.is_practice,
+                    "section": heading, "_stored_section": s.path_label, "body": s.text})
     return out
 
 
@@ -176,7 +176,7 @@ class IndexStore:
     def is_stale(self, kb: KnowledgeBase) -> bool:
         state = self.state()
         return (not state or state.get("fingerprint") != self.fingerprint
-                or int(state.get("rev", -1)) < kb.current_rev())
+                or int(state.get("rev", -1)) < kb.documents.current_rev())
 
     # ---------------------------------------------------------------- writing
     @contextmanager
@@ -207,8 +207,8 @@ class IndexStore:
                 reason = "no index" if not state else "analyzer changed"
                 return self._rebuild(kb, progress, total, reason=reason)
             started = time.perf_counter()
-            rev = kb.current_rev()
-            changed, deleted = kb.changes_since(int(state["rev"]))
+            rev = kb.documents.current_rev()
+            changed, deleted = kb.documents.changes_since(int(state["rev"]))
             if total:
                 total(len(changed))
             if changed or deleted:
@@ -218,7 +218,7 @@ class IndexStore:
                     with writer.searcher() as s:
                         for docnum in entry_numbers(s.reader(), [*deleted, *changed]):
                             writer.delete_document(docnum)
-                    for doc in kb.documents(changed):
+                    for doc in kb.documents.many(changed):
                         for entry in entries(doc):
                             writer.add_document(**entry)
                         if progress:
@@ -229,7 +229,7 @@ class IndexStore:
                 writer.commit()
             self._write_state(self.current_dir(), kb, rev)
             return {"mode": "incremental", "indexed": len(changed), "deleted": len(deleted),
-                    "documents": kb.count(), "seconds": round(time.perf_counter() - started, 3)}
+                    "documents": kb.documents.count(), "seconds": round(time.perf_counter() - started, 3)}
 
     def rebuild(self, kb: KnowledgeBase, progress: Progress | None = None,
                 total: Callable[[int], None] | None = None) -> dict[str, object]:
@@ -240,8 +240,8 @@ class IndexStore:
     def _rebuild(self, kb: KnowledgeBase, progress: Progress | None,
                  total: Callable[[int], None] | None, reason: str) -> dict[str, object]:
         started = time.perf_counter()
-        rev = kb.current_rev()
-        ids = kb.all_ids()
+        rev = kb.documents.current_rev()
+        ids = kb.documents.all_ids()
         if total:
             total(len(ids))
         name = "gen-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -277,7 +277,7 @@ class IndexStore:
         else:
             writer = ix.writer(limitmb=256)
         try:
-            for doc in kb.documents(ids):
+            for doc in kb.documents.many(ids):
                 docs_entries = entries(doc)
                 if isinstance(writer, MpWriter):
                     writer.start_group()  # a document and its sections stay in one batch
@@ -297,5 +297,5 @@ class IndexStore:
     def _write_state(self, gen_dir: Path | None, kb: KnowledgeBase, rev: int) -> None:
         assert gen_dir is not None
         state = {"rev": rev, "fingerprint": self.fingerprint,
-                 "modes": kb.taxonomy().names(), "updated_at": datetime.now(UTC).isoformat()}
+                 "modes": kb.modes.taxonomy().names(), "updated_at": datetime.now(UTC).isoformat()}
         _write_atomic(gen_dir / STATE, json.dumps(state, ensure_ascii=False))

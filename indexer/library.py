@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kb.service import IngestReport, KnowledgeBase
+from kb import IngestReport, KnowledgeBase
 from kb.settings import Settings, load_settings
 
 from .analysis import Analyzer, get_analyzer
@@ -52,7 +52,7 @@ class Library:
                total: Total | None = None) -> tuple[IngestReport, dict[str, object] | None]:
         """Import files and (by default) bring the index up to date."""
         with self.kb() as kb:
-            report = kb.ingest(paths, progress=progress, total=total)
+            report = kb.imports.ingest(paths, progress=progress, total=total)
             summary = self.store.update(kb) if index else None
         return report, summary
 
@@ -69,9 +69,9 @@ class Library:
         done: dict[str, object] = {}
         with self.kb() as kb:
             corpus = Path(self.settings.corpus_dir) if self.settings.corpus_dir else None
-            if kb.count() == 0 and corpus is not None and corpus.is_dir():
+            if kb.documents.count() == 0 and corpus is not None and corpus.is_dir():
                 step, total, close = progress_factory("导入示例语料") if progress_factory else (None, None, lambda: None)
-                done["ingest"] = kb.ingest([str(corpus)], progress=step, total=total).counts()
+                done["ingest"] = kb.imports.ingest([str(corpus)], progress=step, total=total).counts()
                 close()
             if self.store.is_stale(kb):
                 step, total, close = progress_factory("建立索引") if progress_factory else (None, None, lambda: None)

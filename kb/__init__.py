@@ -1,7 +1,8 @@
 """红线 Hongxian knowledge base: documents, practices, taxonomy and tag decisions."""
 
+from .database import KnowledgeBase
 from .errors import BadRequest, ImportRejected, KbError, NotFound, QueryError
-from .service import IngestItem, IngestReport, KnowledgeBase
+from .ingest import IngestItem, IngestReport
 from .settings import Settings, load_settings
 
 __version__ = "0.1.0"

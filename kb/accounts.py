@@ -19,9 +19,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import store
 from .errors import BadRequest, NotFound
+from .model import Role
 
-ROLES: tuple[str, ...] = ("reader", "editor", "admin")
-ROLE_LABELS = {"reader": "读者", "editor": "编辑", "admin": "管理员"}
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)  # weakest first
+ROLE_LABELS: dict[str, str] = {Role.READER.value: "读者", Role.EDITOR.value: "编辑", Role.ADMIN.value: "管理员"}
 USERNAME = re.compile(r"^\w[\w.\-]{1,39}$")  # \w includes Chinese characters
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
@@ -33,7 +34,7 @@ class User:
     role: str
     session_version: int = 0
 
-    def can(self, role: str) -> bool:
+    def can(self, role: Role | str) -> bool:
         """Does this account have ``role`` or a stronger one? (False for an unknown role.)"""
         return role in ROLES and ROLES.index(self.role) >= ROLES.index(role)
 
@@ -54,10 +55,10 @@ def clean_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username or "").strip()
 
 
-def check_role(role: str) -> str:
+def check_role(role: Role | str) -> Role:
     if role not in ROLES:
-        raise BadRequest(f"无效的角色 {role!r}：应为 admin、editor 或 reader")
-    return role
+        raise BadRequest(f"无效的角色 {str(role)!r}：应为 admin、editor 或 reader")
+    return Role(role)
 
 
 def check_password(password: str) -> str:
@@ -83,9 +84,9 @@ class Accounts:
             raise BadRequest(f"用户 {username} 已存在")
         return username
 
-    def add(self, username: str, password: str, role: str = "reader") -> User:
+    def add(self, username: str, password: str, role: Role | str = Role.READER) -> User:
         username = self.check_new(username)
-        check_role(role)
+        role = check_role(role).value
         digest = _hasher.hash(check_password(password))
         stamp = _now()
         with store.transaction(self.conn):
@@ -104,13 +105,18 @@ class Accounts:
                 "UPDATE users SET password_hash = ?, session_version = session_version + 1,"
                 " updated_at = ? WHERE username = ?", (digest, _now(), row["username"]))
 
-    def set_role(self, username: str, role: str) -> None:
-        check_role(role)
+    def set_role(self, username: str, role: Role | str, actor: str | None = None) -> None:
+        """Give an account another role. Refused: taking the administrator role from the last
+        administrator, and (when ``actor``, the account making the change, is given) an
+        administrator taking it from themself."""
+        role = check_role(role).value
         with store.transaction(self.conn):
             row = self._require(username)
+            if actor is not None and role != Role.ADMIN and self._is(actor, row["username"]):
+                raise BadRequest("不能撤销自己的管理员角色（请让另一位管理员来做）")
             if row["role"] == role:
                 return
-            if row["role"] == "admin" and self._admins() == 1:
+            if row["role"] == Role.ADMIN and self._admins() == 1:
                 raise BadRequest("不能撤销最后一位管理员的管理员角色")
             self.conn.execute("UPDATE users SET role = ?, session_version = session_version + 1,"
                               " updated_at = ? WHERE username = ?", (role, _now(), row["username"]))
@@ -153,5 +159,10 @@ class Accounts:
             raise NotFound(f"没有用户 {username}")
         return row
 
+    def _is(self, name: str, username: str) -> bool:
+        """Does ``name`` name the account ``username``? (Names are compared as the table does.)"""
+        row = self._row(name)
+        return row is not None and row["username"] == username
+
     def _admins(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetchone()[0]
+        return self.conn.execute("SELECT COUNT(*) FROM users WHERE role = ?", (Role.ADMIN.value,)).fetchone()[0]

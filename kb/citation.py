@@ -1,6 +1,6 @@
 """GB/T 7714-2015 (信息与文献 参考文献著录规则) references for documents in the knowledge base.
 
-The input is the plain dict of :meth:`kb.service.KnowledgeBase.document` (only ``title``,
+The input is a :class:`kb.model.Document`, or a mapping with the same keys (only ``title``,
 ``type``, ``unit``, ``author``, ``date``, ``year``, ``region`` and ``extra`` are read), and the
 output is one line a teacher can paste into a handout, for example::
 
@@ -46,6 +46,10 @@ import datetime
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Document, Section
 
 __all__ = ["DOC_TYPE_CODES", "cite", "cite_practice", "type_code"]
 
@@ -83,6 +87,10 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def _get(doc: Document | Mapping[str, object], name: str) -> object:
+    return doc.get(name) if isinstance(doc, Mapping) else getattr(doc, name, None)
+
+
 def _authors(raw: object) -> list[str]:
     text = _text(raw)
     if text is None:
@@ -90,16 +98,16 @@ def _authors(raw: object) -> list[str]:
     return [name.strip() for name in _AUTHOR_SEPARATORS.split(text) if name.strip()]
 
 
-def _responsibility(doc: Mapping[str, object]) -> str:
-    names = _authors(doc.get("author"))
+def _responsibility(doc: Document | Mapping[str, object]) -> str:
+    names = _authors(_get(doc, "author"))
     if names:
         listed = ", ".join(names[:MAX_AUTHORS])
         return f"{listed}, 等" if len(names) > MAX_AUTHORS else listed
-    return _text(doc.get("unit")) or ANONYMOUS
+    return _text(_get(doc, "unit")) or ANONYMOUS
 
 
-def _title(doc: Mapping[str, object]) -> str:
-    title = _text(doc.get("title")) or ""
+def _title(doc: Document | Mapping[str, object]) -> str:
+    title = _text(_get(doc, "title")) or ""
     return title.rstrip(_TRAILING_SEPARATORS) or title
 
 
@@ -118,24 +126,24 @@ def _place(region: object) -> str:
     return place
 
 
-def _year(doc: Mapping[str, object]) -> str | None:
-    date = _text(doc.get("date"))
+def _year(doc: Document | Mapping[str, object]) -> str | None:
+    date = _text(_get(doc, "date"))
     if date is not None:
         match = re.match(r"\d{4}", date)
         if match:
             return match.group()
-    year = _text(doc.get("year"))
+    year = _text(_get(doc, "year"))
     return year if year is not None and year.isdigit() else None
 
 
-def _extra(doc: Mapping[str, object]) -> Mapping[str, object]:
-    extra = doc.get("extra")
+def _extra(doc: Document | Mapping[str, object]) -> Mapping[str, object]:
+    extra = _get(doc, "extra")
     return extra if isinstance(extra, Mapping) else {}
 
 
-def type_code(doc: Mapping[str, object]) -> str:
+def type_code(doc: Document | Mapping[str, object]) -> str:
     """The GB/T 7714 type code (``"R"`` or ``"J"``) that :func:`cite` uses for ``doc``."""
-    code = DOC_TYPE_CODES.get(_text(doc.get("type")) or "", REPORT)
+    code = DOC_TYPE_CODES.get(_text(_get(doc, "type")) or "", REPORT)
     if code == JOURNAL and _text(_extra(doc).get("journal")) is None:
         return REPORT
     return code
@@ -146,7 +154,7 @@ def _end(text: str) -> str:
     return text if text.endswith(_TERMINAL) else text + "."
 
 
-def _journal_tail(doc: Mapping[str, object], year: str) -> str:
+def _journal_tail(doc: Document | Mapping[str, object], year: str) -> str:
     extra = _extra(doc)
     journal = _text(extra.get("journal")) or ""
     volume, issue, pages = (_text(extra.get(k)) for k in ("volume", "issue", "pages"))
@@ -155,11 +163,11 @@ def _journal_tail(doc: Mapping[str, object], year: str) -> str:
     return f"{tail}: {pages}" if pages else tail
 
 
-def cite(doc: Mapping[str, object], url: str | None = None,
+def cite(doc: Document | Mapping[str, object], url: str | None = None,
          accessed: datetime.date | None = None) -> str:
     """The GB/T 7714-2015 reference of a document.
 
-    ``doc`` is the dict of :meth:`kb.service.KnowledgeBase.document`. With ``url`` the reference
+    ``doc`` is a :class:`kb.model.Document` (or a mapping like its JSON). With ``url`` the reference
     is an online one (``[R/OL]``, ``[J/OL]``) and ends with the access date (``accessed``,
     default today) in brackets and the URL. See the module docstring for the rules.
     """
@@ -172,8 +180,8 @@ def cite(doc: Mapping[str, object], url: str | None = None,
     if code.startswith(JOURNAL):
         body = _journal_tail(doc, year)
     else:
-        publisher = _text(doc.get("unit")) or NO_PUBLISHER
-        body = f"{_place(doc.get('region'))}: {publisher}, {year}"
+        publisher = _text(_get(doc, "unit")) or NO_PUBLISHER
+        body = f"{_place(_get(doc, 'region'))}: {publisher}, {year}"
     if url is not None:
         when = accessed or datetime.date.today()
         if isinstance(when, datetime.datetime):
@@ -182,7 +190,7 @@ def cite(doc: Mapping[str, object], url: str | None = None,
     return _end(head + body)
 
 
-def cite_practice(doc: Mapping[str, object], section: Mapping[str, object],
+def cite_practice(doc: Document | Mapping[str, object], section: Section | Mapping[str, object],
                   url: str | None = None, accessed: datetime.date | None = None) -> str:
     """The reference for one practice (a section of ``doc``).
 

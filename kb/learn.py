@@ -49,7 +49,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from .model import IMPORT_ACTOR
+from .model import IMPORT_ACTOR, WHOLE_DOCUMENT, Evidence, TagStatus
 from .normalize import normalize
 from .suggest import MAX_EVIDENCE, Text
 from .taxonomy import Mode
@@ -85,9 +85,9 @@ class ModeModel:
     examples: dict[str, tuple[int, int]] = field(default_factory=dict)  # mode → (confirmed, rejected)
 
     def evidence(self, doc: Text, mode: str,
-                 pairs: list[tuple[int, str]] | None = None) -> tuple[float, list[dict[str, object]]]:
+                 pairs: list[tuple[int, str]] | None = None) -> tuple[float, list[Evidence]]:
         """(learned evidence of ``mode`` in ``doc``, the sentences with its strongest positive
-        learned terms, each marked ``"learned": true``); ``pairs`` are the text's bigrams if known."""
+        learned terms, each marked ``learned``); ``pairs`` are the text's bigrams if known."""
         weights = self.terms.get(mode)
         if not weights:
             return 0.0, []
@@ -126,8 +126,7 @@ class ModeModel:
         for _, i, found in ranked[:MAX_EVIDENCE]:
             s, e = doc.spans[i]
             terms = [doc.text[a:b] for _, a, b in sorted(found.values(), key=lambda t: (-t[0], t[1]))]
-            items.append({"sentence": doc.text[s:e], "terms": list(dict.fromkeys(terms)), "start": s, "end": e,
-                          "learned": True})
+            items.append(Evidence(doc.text[s:e], tuple(dict.fromkeys(terms)), s, e, learned=True))
         return total, items
 
 
@@ -185,7 +184,7 @@ def train(examples: Iterable[Example], modes: list[Mode],
         own = {normalize(t) for t in mode.signals}
         learned: dict[str, float] = {}
         sides = {}
-        for status, sign in (("confirmed", 1.0), ("rejected", -1.0)):
+        for status, sign in ((TagStatus.CONFIRMED, 1.0), (TagStatus.REJECTED, -1.0)):
             group = [i for i, d in enumerate(decisions) if d.get(mode.name) == status]
             sides[status] = len(group)
             if len(group) < SUPPORT:
@@ -218,7 +217,7 @@ def train(examples: Iterable[Example], modes: list[Mode],
         learned = {b: round(max(-MAX_WEIGHT, min(MAX_WEIGHT, w)), 4) for b, w in learned.items() if w}
         if learned:
             terms[mode.name] = learned
-            counts[mode.name] = (sides["confirmed"], sides["rejected"])
+            counts[mode.name] = (sides[TagStatus.CONFIRMED], sides[TagStatus.REJECTED])
     return ModeModel(terms, counts) if terms else None
 
 
@@ -238,7 +237,7 @@ def decided_examples(conn: sqlite3.Connection, modes: list[Mode]) -> list[Exampl
     units: dict[tuple[str, int], dict[str, str]] = {}
     latest: dict[tuple[str, int], str] = {}
     for r in conn.execute("SELECT doc_id, section_ord, mode, status, decided_at FROM tags"
-                          " WHERE status != 'suggested' AND actor != ?", (IMPORT_ACTOR,)):
+                          " WHERE status != ? AND actor != ?", (TagStatus.SUGGESTED, IMPORT_ACTOR)):
         if r["mode"] in names:
             key = (r["doc_id"], r["section_ord"])
             units.setdefault(key, {})[r["mode"]] = r["status"]
@@ -246,14 +245,14 @@ def decided_examples(conn: sqlite3.Connection, modes: list[Mode]) -> list[Exampl
     out = []
     for key in sorted(latest, key=lambda k: (latest[k], k), reverse=True)[:MAX_EXAMPLES]:
         doc_id, ord_ = key
-        if ord_ < 0:
+        if ord_ == WHOLE_DOCUMENT:
             row = conn.execute("SELECT title, body FROM documents WHERE id = ?", (doc_id,)).fetchone()
             text = row["title"] + "\n" + row["body"] if row else None
         else:
             row = conn.execute("SELECT text FROM sections WHERE doc_id = ? AND ord = ?", (doc_id, ord_)).fetchone()
             text = row["text"] if row else None
         if text is not None:
-            out.append((doc_id if ord_ < 0 else None, text, units[key]))
+            out.append((doc_id if ord_ == WHOLE_DOCUMENT else None, text, units[key]))
     return out
 
 
@@ -266,8 +265,8 @@ def fingerprint(conn: sqlite3.Connection, modes: list[Mode]) -> str:
     history = conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM tag_history WHERE actor != ?",
                            (IMPORT_ACTOR,)).fetchone()
     decided = conn.execute("SELECT COUNT(*), COALESCE(MAX(d.rev), 0) FROM documents d WHERE d.id IN"
-                           " (SELECT doc_id FROM tags WHERE status != 'suggested' AND actor != ?)",
-                           (IMPORT_ACTOR,)).fetchone()
+                           " (SELECT doc_id FROM tags WHERE status != ? AND actor != ?)",
+                           (TagStatus.SUGGESTED, IMPORT_ACTOR)).fetchone()
     signals = json.dumps([(m.name, sorted(m.signals.items())) for m in modes], ensure_ascii=False)
     return f"{history[0]}:{history[1]}:{decided[0]}:{decided[1]}:" + hashlib.sha1(signals.encode()).hexdigest()
 

@@ -2,12 +2,12 @@
 
 A pearl string has a title, a theme statement (the "red thread" that runs through it), an
 introduction in Markdown, an owner, a status (``draft`` or ``published``) and an ordered list of
-pearls. A pearl is a whole case (``section_ord = -1``) or one section/practice of a case, with
+pearls. A pearl is a whole case (``section_ord = WHOLE_DOCUMENT``) or one section/practice of a case, with
 the curator's commentary (Markdown, stored raw: rendering and sanitising happen in the site).
 A pearl always holds text: a section that is only a heading (``二、主要做法`` directly followed
 by ``（一）…``) is folded into the first section below it with text, and refused when nothing
-below it has text (:func:`pearl_section`); empty pearls made by earlier versions are shown as
-that first section.
+below it has text (:func:`kb.pearl_sections.pearl_section`); empty pearls made by earlier
+versions are shown as that first section.
 
 Pearls point at documents by id and at sections by ``ord``; a snapshot of the section's heading
 path and of the document's title is stored with each pearl, so a pearl survives a re-import that
@@ -27,28 +27,28 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import store
+from .documents import Documents
 from .errors import BadRequest, NotFound
+from .model import WHOLE_DOCUMENT, Document, PearlStatus, Role
+from .pearl_sections import check_folded, check_new, heal, pearl_section, resolve
 from .structure import first_text_descendant, is_heading_only
 
 if TYPE_CHECKING:
     from .accounts import User
-    from .service import KnowledgeBase
 
-STATUSES: tuple[str, ...] = ("draft", "published")
+STATUSES: tuple[str, ...] = tuple(s.value for s in PearlStatus)
 MAX_TITLE = 120
 MAX_THEME = 500
 MAX_INTRO = 20000
 MAX_COMMENTARY = 20000
-WHOLE_CASE = -1
-DOC_FIELDS: tuple[str, ...] = (
+DOC_FIELDS: tuple[str, ...] = (  # what a pearl string's JSON says of each pearl's document
     "doc_id", "title", "type", "unit", "author", "date", "year", "region", "source", "extra",
 )
+__all__ = ["DOC_FIELDS", "STATUSES", "PearlStrings", "can_edit", "can_view", "pearl_section", "to_dict"]
 
 
 def _now() -> str:
@@ -94,79 +94,46 @@ def _int(value: object, what: str) -> int:
     return value
 
 
-def _resolve(sections: Iterable[dict[str, Any]], stored_ord: int,
-             stored_path: list[str]) -> dict[str, Any] | None:
-    """The section a practice pearl points at now, or None if it is gone.
-
-    The section at ``stored_ord`` if its path is still the stored one; otherwise (the document
-    was re-imported and its sections renumbered) the section with the stored path, the one
-    nearest to the old position if several share it.
-    """
-    sections = list(sections)
-    at_ord = next((s for s in sections if s["ord"] == stored_ord), None)
-    if at_ord is not None and (not stored_path or at_ord["path"] == stored_path):
-        return at_ord
-    if not stored_path:
-        return None
-    matches = [s for s in sections if s["path"] == stored_path]
-    if not matches:
-        return None
-    return min(matches, key=lambda s: (abs(s["ord"] - stored_ord), s["ord"]))
-
-
-def pearl_section(sections: Iterable[dict[str, Any]], section_ord: int, doc_id: str = "") -> dict[str, Any]:
-    """The section a pearl for ``section_ord`` holds.
-
-    The section itself when it has text; a heading-only section (``二、主要做法`` directly
-    followed by ``（一）…``) folds into the first section below it that has text. Raises
-    :class:`BadRequest` when there is no such section or nothing below the heading has text, so
-    that no empty pearl is ever created. ``sections`` need ``ord``, ``parent``, ``heading`` and
-    ``text`` (the section dicts of ``KnowledgeBase.document`` have them).
-    """
-    sections = list(sections)
-    by_ord = {s["ord"]: s for s in sections}
-    section = by_ord.get(section_ord)
-    if section is None:
-        where = f"文档 {doc_id} 中" if doc_id else ""
-        raise BadRequest(f"{where}没有序号为 {section_ord} 的段落")
-    if not is_heading_only(section):
-        return section
-    below = first_text_descendant(sections, section_ord)
-    if below is None:
-        raise BadRequest(f"“{section['heading']}”只有标题，下面也没有带正文的小节，不能作为一颗珍珠；"
-                         "可以把整篇案例加入串珍珠")
-    return by_ord[below]
-
-
 # -------------------------------------------------------------------- permissions
 def can_view(string: dict[str, Any], user: User | None) -> bool:
     """Published strings are public (also without login); drafts only for the owner and admins."""
-    if string.get("status") == "published":
+    if string.get("status") == PearlStatus.PUBLISHED:
         return True
     if user is None:
         return False
-    return user.username == string.get("owner") or user.can("admin")
+    return user.username == string.get("owner") or user.can(Role.ADMIN)
 
 
 def can_edit(string: dict[str, Any], user: User | None) -> bool:
     """The owner may edit while at least an editor; administrators may edit every string."""
     if user is None:
         return False
-    if user.can("admin"):
+    if user.can(Role.ADMIN):
         return True
-    return user.username == string.get("owner") and user.can("editor")
+    return user.username == string.get("owner") and user.can(Role.EDITOR)
+
+
+def to_dict(string: dict[str, Any]) -> dict[str, Any]:
+    """A string of :meth:`PearlStrings.get` as JSON: each pearl's ``doc`` cut to ``DOC_FIELDS``."""
+    pearls = [{**pearl, "doc": _doc_fields(pearl["doc"])} for pearl in string["pearls"]]
+    return {**string, "pearls": pearls}
+
+
+def _doc_fields(doc: Document | None) -> dict[str, Any] | None:
+    if doc is None:
+        return None
+    fields = {key: getattr(doc, key) for key in DOC_FIELDS}
+    fields["extra"] = dict(doc.extra)
+    return fields
 
 
 # -------------------------------------------------------------------------- service
 class PearlStrings:
     """The ``pearl_strings`` and ``pearls`` tables (no permission checks: see the module doc)."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.kb = kb
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.kb.conn
+    def __init__(self, conn: sqlite3.Connection, documents: Documents) -> None:
+        self.conn = conn
+        self.documents = documents
 
     # ------------------------------------------------------------------ strings
     def create(self, owner: str, title: str, theme: str = "", intro: str = "") -> int:
@@ -180,8 +147,8 @@ class PearlStrings:
                 raise NotFound(f"没有用户 {owner}")
             cur = self.conn.execute(
                 "INSERT INTO pearl_strings (title, theme, intro, owner, status, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?)",
-                (title, theme, intro, owner, stamp, stamp))
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (title, theme, intro, owner, PearlStatus.DRAFT, stamp, stamp))
         return int(cur.lastrowid)
 
     def get(self, string_id: int) -> dict[str, Any]:
@@ -189,13 +156,15 @@ class PearlStrings:
 
         A pearl's ``section_ord`` is the section's current ``ord`` (it may differ from the
         stored one after a re-import); ``missing`` is True when its document or section is gone,
-        and then ``doc_title``/``path`` are the snapshots taken when it was added.
+        and then ``doc_title``/``path`` are the snapshots taken when it was added. A pearl's
+        ``doc`` is its :class:`~kb.model.Document` (None when missing); :func:`to_dict` makes the
+        string JSON.
         """
         row = self._string(string_id)
         out: dict[str, Any] = {key: row[key] for key in (
             "id", "title", "theme", "intro", "owner", "status",
             "created_at", "updated_at", "published_at")}
-        documents: dict[str, dict[str, Any] | None] = {}
+        documents: dict[str, Document | None] = {}
         pearls = []
         rows = self.conn.execute(
             "SELECT * FROM pearls WHERE string_id = ? ORDER BY position, id", (row["id"],))
@@ -203,7 +172,7 @@ class PearlStrings:
             doc_id = pearl["doc_id"]
             if doc_id not in documents:
                 try:
-                    documents[doc_id] = self.kb.document(doc_id)
+                    documents[doc_id] = self.documents.get(doc_id)
                 except NotFound:
                     documents[doc_id] = None
             pearls.append(self._pearl(pearl, position, documents[doc_id]))
@@ -211,48 +180,49 @@ class PearlStrings:
         return out
 
     @staticmethod
-    def _pearl(row: sqlite3.Row, position: int, doc: dict[str, Any] | None) -> dict[str, Any]:
+    def _pearl(row: sqlite3.Row, position: int, doc: Document | None) -> dict[str, Any]:
         stored_path: list[str] = json.loads(row["section_path"])
-        kind = "case" if row["section_ord"] == WHOLE_CASE else "practice"
+        kind = "case" if row["section_ord"] == WHOLE_DOCUMENT else "practice"
         pearl: dict[str, Any] = {
             "id": row["id"], "position": position, "doc_id": row["doc_id"],
             "section_ord": row["section_ord"], "kind": kind,
-            "doc_title": doc["title"] if doc else row["doc_title"],
+            "doc_title": doc.title if doc else row["doc_title"],
             "heading": stored_path[-1] if stored_path else "", "path": stored_path,
             "path_label": " › ".join(stored_path), "commentary": row["commentary"],
             "added_at": row["added_at"], "text": "", "missing": doc is None, "folded_from": None,
-            "doc": {key: doc[key] for key in DOC_FIELDS} if doc else None,
+            "doc": doc,
         }
         if doc is None:
             return pearl
         if kind == "case":
-            pearl["text"] = doc["body"]
+            pearl["text"] = doc.body
             return pearl
-        section = _resolve(doc["sections"], row["section_ord"], stored_path)
+        section = resolve(doc.sections, row["section_ord"], stored_path)
         if section is None:
             pearl["missing"] = True
             return pearl
         if is_heading_only(section):
             # An empty pearl from an earlier version: show the passage its heading introduces.
-            below = first_text_descendant(doc["sections"], section["ord"])
+            below = first_text_descendant(doc.sections, section.ord)
             if below is not None:
-                pearl["folded_from"] = section["path_label"]
-                section = next(s for s in doc["sections"] if s["ord"] == below)
-        pearl.update(section_ord=section["ord"], heading=section["heading"], path=section["path"],
-                     path_label=section["path_label"], text=section["text"])
+                pearl["folded_from"] = section.path_label
+                section = next(s for s in doc.sections if s.ord == below)
+        pearl.update(section_ord=section.ord, heading=section.heading, path=list(section.path),
+                     path_label=section.path_label, text=section.text)
         return pearl
 
-    def summaries(self, owner: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    def summaries(self, owner: str | None = None,
+                  status: PearlStatus | str | None = None) -> list[dict[str, Any]]:
         """Strings without their pearls (``pearl_count`` instead), newest updated first."""
         if status is not None and status not in STATUSES:
-            raise BadRequest(f"无效的状态 {status!r}：应为 draft 或 published")
+            raise BadRequest(f"无效的状态 {str(status)!r}：应为 draft 或 published")
         where, params = [], []
         if owner is not None:
             where.append("s.owner = ?")
             params.append(owner)
         if status is not None:
             where.append("s.status = ?")
-            params.append(status)
+            params.append(str(status))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.conn.execute(
             "SELECT s.id, s.title, s.theme, s.owner, s.status, s.updated_at, s.published_at,"
@@ -284,15 +254,15 @@ class PearlStrings:
             if not self._ids(string_id):
                 raise BadRequest("珍珠串里至少要有一颗珍珠才能发布")
             stamp = _now()
-            self.conn.execute("UPDATE pearl_strings SET status = 'published', published_at = ?,"
-                              " updated_at = ? WHERE id = ?", (stamp, stamp, string_id))
+            self.conn.execute("UPDATE pearl_strings SET status = ?, published_at = ?, updated_at = ?"
+                              " WHERE id = ?", (PearlStatus.PUBLISHED, stamp, stamp, string_id))
 
     def unpublish(self, string_id: int) -> None:
         """Back to draft; ``published_at`` is kept as the time it was last published."""
         with store.transaction(self.conn):
             self._string(string_id)
-            self.conn.execute("UPDATE pearl_strings SET status = 'draft', updated_at = ?"
-                              " WHERE id = ?", (_now(), string_id))
+            self.conn.execute("UPDATE pearl_strings SET status = ?, updated_at = ? WHERE id = ?",
+                              (PearlStatus.DRAFT, _now(), string_id))
 
     def delete(self, string_id: int) -> None:
         """Delete the string and its pearls (the documents are untouched)."""
@@ -310,9 +280,10 @@ class PearlStrings:
         return [dict(r) for r in rows.fetchall()]
 
     # ------------------------------------------------------------------- pearls
-    def add_pearl(self, string_id: int, doc_id: str, section_ord: int = WHOLE_CASE,
+    def add_pearl(self, string_id: int, doc_id: str, section_ord: int = WHOLE_DOCUMENT,
                   commentary: str = "") -> int:
-        """Append a whole case (``section_ord=-1``) or one of its sections; returns the pearl id.
+        """Append a whole case (``section_ord=WHOLE_DOCUMENT``) or one of its sections; returns the
+        pearl id.
 
         A heading-only section is folded into the first section below it with text (see
         :func:`pearl_section`); one with no text below it is refused.
@@ -322,17 +293,14 @@ class PearlStrings:
         doc_id = _text(doc_id, "文档编号")
         with store.transaction(self.conn):
             self._string(string_id)
-            doc = self.conn.execute("SELECT title FROM documents WHERE id = ?", (doc_id,)).fetchone()
-            if doc is None:
-                raise NotFound(f"没有编号为 {doc_id} 的文档", doc_id=doc_id)
+            doc = self.documents.get(doc_id)
             path: list[str] = []
-            if section_ord != WHOLE_CASE:
-                sections = self._sections(doc_id)
-                section = pearl_section(sections, section_ord, doc_id)  # folds a bare heading
-                section_ord, path = section["ord"], section["path"]
-                self._heal(string_id, doc_id, sections)
-                self._check_folded(string_id, doc_id, sections, section_ord)
-            self._check_new(string_id, doc_id, section_ord)
+            if section_ord != WHOLE_DOCUMENT:
+                section = pearl_section(doc.sections, section_ord, doc_id)  # folds a bare heading
+                section_ord, path = section.ord, list(section.path)
+                heal(self.conn, string_id, doc_id, doc.sections)
+                check_folded(self.conn, string_id, doc_id, doc.sections, section_ord)
+            check_new(self.conn, string_id, doc_id, doc.sections, section_ord)
             position = self.conn.execute(
                 "SELECT COALESCE(MAX(position), 0) + 1 FROM pearls WHERE string_id = ?",
                 (string_id,)).fetchone()[0]
@@ -341,7 +309,7 @@ class PearlStrings:
                 "INSERT INTO pearls (string_id, position, doc_id, section_ord, section_path,"
                 " doc_title, commentary, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (string_id, position, doc_id, section_ord, json.dumps(path, ensure_ascii=False),
-                 doc["title"], commentary, stamp))
+                 doc.title, commentary, stamp))
             self._bump(string_id, stamp)
         return int(cur.lastrowid)
 
@@ -355,7 +323,7 @@ class PearlStrings:
             row = self._string(string_id)
             self._pearl_row(string_id, pearl_id)
             ids = self._ids(string_id)
-            if row["status"] == "published" and len(ids) == 1:
+            if row["status"] == PearlStatus.PUBLISHED and len(ids) == 1:
                 raise BadRequest("已发布的珍珠串至少要保留一颗珍珠；请先撤回发布再移除")
             self.conn.execute("DELETE FROM pearls WHERE id = ?", (pearl_id,))
             self._renumber([i for i in ids if i != pearl_id])
@@ -430,67 +398,3 @@ class PearlStrings:
     def _bump(self, string_id: int, stamp: str | None = None) -> None:
         self.conn.execute("UPDATE pearl_strings SET updated_at = ? WHERE id = ?",
                           (stamp or _now(), string_id))
-
-    def _sections(self, doc_id: str) -> list[dict[str, Any]]:
-        return [{"ord": r["ord"], "path": json.loads(r["path"]), "parent": r["parent_ord"],
-                 "heading": r["heading"], "text": r["text"]} for r in self.conn.execute(
-            "SELECT ord, path, parent_ord, heading, text FROM sections WHERE doc_id = ? ORDER BY ord",
-            (doc_id,))]
-
-    def _check_folded(self, string_id: int, doc_id: str, sections: list[dict[str, Any]],
-                      section_ord: int) -> None:
-        """Refuse a section that an older empty pearl (a bare heading, from before headings were
-        folded) already shows: that pearl is displayed as this very section."""
-        rows = self.conn.execute(
-            "SELECT section_ord, section_path FROM pearls WHERE string_id = ? AND doc_id = ?"
-            " AND section_ord NOT IN (?, ?)", (string_id, doc_id, WHOLE_CASE, section_ord)).fetchall()
-        for r in rows:
-            old = _resolve(sections, r["section_ord"], json.loads(r["section_path"]))
-            if old is not None and is_heading_only(old) and \
-                    first_text_descendant(sections, old["ord"]) == section_ord:
-                raise BadRequest(f"这一颗珍珠已经在这串中（以“{old['heading']}”加入）")
-
-    def _heal(self, string_id: int, doc_id: str, sections: list[dict[str, Any]]) -> None:
-        """Re-point this document's practice pearls at their sections' current ``ord``.
-
-        After a re-import an old pearl may still hold an ``ord`` that now belongs to another
-        section; without this, adding that section would collide with the stale row. Moves that
-        would clash with each other are left out (those pearls stay as they are).
-        """
-        rows = self.conn.execute(
-            "SELECT id, section_ord, section_path FROM pearls"
-            " WHERE string_id = ? AND doc_id = ? AND section_ord != ?",
-            (string_id, doc_id, WHOLE_CASE)).fetchall()
-        current = {r["id"]: r["section_ord"] for r in rows}
-        final = dict(current)
-        for r in rows:
-            section = _resolve(sections, r["section_ord"], json.loads(r["section_path"]))
-            if section is not None:
-                final[r["id"]] = section["ord"]
-        while True:
-            counts = Counter(final.values())
-            clashing = [pid for pid, o in final.items() if counts[o] > 1 and o != current[pid]]
-            if not clashing:
-                break
-            for pid in clashing:
-                final[pid] = current[pid]
-        moved = [pid for pid in final if final[pid] != current[pid]]
-        # two steps, so that swapping ords never trips UNIQUE (string_id, doc_id, section_ord)
-        self.conn.executemany("UPDATE pearls SET section_ord = ? WHERE id = ?",
-                              [(-2 - pid, pid) for pid in moved])
-        self.conn.executemany("UPDATE pearls SET section_ord = ? WHERE id = ?",
-                              [(final[pid], pid) for pid in moved])
-
-    def _check_new(self, string_id: int, doc_id: str, section_ord: int) -> None:
-        row = self.conn.execute(
-            "SELECT section_path FROM pearls WHERE string_id = ? AND doc_id = ? AND section_ord = ?",
-            (string_id, doc_id, section_ord)).fetchone()
-        if row is None:
-            return
-        path = json.loads(row["section_path"])
-        section = None if section_ord == WHOLE_CASE else _resolve(
-            self._sections(doc_id), section_ord, path)
-        if section_ord == WHOLE_CASE or (section is not None and section["ord"] == section_ord):
-            raise BadRequest("这一颗珍珠已经在这串中")
-        label = " › ".join(path) or str(section_ord)
-        raise BadRequest(f"这串中一颗已失效的珍珠（{label}）仍占着这个段落序号；请先移除它再添加")

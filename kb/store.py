@@ -8,7 +8,7 @@ when it is opened.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -145,24 +145,36 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Apply every migration newer than the database's ``user_version``."""
+def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> None:
+    """Apply every migration newer than the database's ``user_version``, each in one transaction."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
+    if version > len(migrations):
         raise StartupError(
-            f"知识库的结构版本 {version} 比本程序支持的 {SCHEMA_VERSION} 新；请升级红线。"
+            f"知识库的结构版本 {version} 比本程序支持的 {len(migrations)} 新；请升级红线。"
         )
-    for number in range(version, SCHEMA_VERSION):
+    for number in range(version, len(migrations)):
         with transaction(conn):
-            for statement in _statements(MIGRATIONS[number]):
+            for statement in statements(migrations[number]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
 
 
-def _statements(script: str) -> Iterator[str]:
-    for part in script.split(";"):
-        if part.strip():
-            yield part
+def statements(script: str) -> Iterator[str]:
+    """The SQL statements of a script, one at a time.
+
+    A statement ends at a ``;`` that SQLite's own tokenizer agrees ends it
+    (:func:`sqlite3.complete_statement`): not one inside a string literal, a quoted name or a
+    comment, nor one inside a trigger's ``BEGIN … END``.
+    """
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \t\r\n;"):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {pending.strip()[:60]}")
 
 
 @contextmanager
@@ -181,3 +193,8 @@ def next_rev(conn: sqlite3.Connection) -> int:
     """Take the next change number (call inside a transaction)."""
     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev'")
     return int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+
+
+def touch(conn: sqlite3.Connection, doc_id: str) -> None:
+    """Give a document the next change number, so the index updates it (call inside a transaction)."""
+    conn.execute("UPDATE documents SET rev = ? WHERE id = ?", (next_rev(conn), doc_id))

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Section
+from .model import ParsedSection, Section
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
@@ -170,13 +170,13 @@ def _labelled(text: str, *patterns: re.Pattern[str]) -> str | None:
     return " ".join(value.split()) or None
 
 
-def build_sections(lines: list[Line]) -> tuple[str, list[Section]]:
+def build_sections(lines: list[Line]) -> tuple[str, list[ParsedSection]]:
     """Join body lines into the stored body text and split it into a section tree."""
-    sections: list[Section] = []
-    stack: list[Section] = []
+    sections: list[ParsedSection] = []
+    stack: list[ParsedSection] = []
     parts: list[str] = []
     offset = 0
-    current: Section | None = None
+    current: ParsedSection | None = None
     current_text: list[str] = []
 
     def close(end: int) -> None:
@@ -192,7 +192,7 @@ def build_sections(lines: list[Line]) -> tuple[str, list[Section]]:
         offset += len(text) + 1
         if level is None:
             if current is None:
-                current = Section(ord=0, level=0, heading="", path=[], text="", start=start)
+                current = ParsedSection(ord=0, level=0, heading="", path=[], text="", start=start)
                 sections.append(current)
             current_text.append(text)
             continue
@@ -201,7 +201,7 @@ def build_sections(lines: list[Line]) -> tuple[str, list[Section]]:
         while stack and stack[-1].level >= level:
             stack.pop()
         parent = stack[-1] if stack else None
-        current = Section(
+        current = ParsedSection(
             ord=len(sections),
             level=level,
             heading=heading,
@@ -241,19 +241,22 @@ def markdown_lines(content: str) -> list[Line]:
 
 
 # --------------------------------------------------------------- heading-only sections
-def _field(section: Section | Mapping[str, Any], name: str) -> Any:
+AnySection = ParsedSection | Section | Mapping[str, Any]  # parsed, stored, or as JSON
+
+
+def _field(section: AnySection, name: str) -> Any:
     return section[name] if isinstance(section, Mapping) else getattr(section, name)
 
 
-def is_heading_only(section: Section | Mapping[str, Any]) -> bool:
+def is_heading_only(section: AnySection) -> bool:
     """A heading with no text of its own (``二、主要做法`` directly followed by ``（一）…``)."""
     return bool(_field(section, "heading")) and not str(_field(section, "text") or "").strip()
 
 
-def first_text_descendant(sections: Sequence[Section | Mapping[str, Any]], ord_: int) -> int | None:
+def first_text_descendant(sections: Sequence[AnySection], ord_: int) -> int | None:
     """The ``ord`` of the first section below ``ord_`` (in document order) that has text of its
-    own, or None when nothing below it has text. Works on :class:`Section` objects and on the
-    section dicts of ``KnowledgeBase.document``."""
+    own, or None when nothing below it has text. Works on :class:`~kb.model.ParsedSection` and
+    :class:`~kb.model.Section` objects and on section dicts."""
     parent_of = {_field(s, "ord"): _field(s, "parent") for s in sections}
     for s in sorted(sections, key=lambda s: _field(s, "ord")):
         if _field(s, "ord") <= ord_ or not str(_field(s, "text") or "").strip():
@@ -268,7 +271,7 @@ def first_text_descendant(sections: Sequence[Section | Mapping[str, Any]], ord_:
     return None
 
 
-def fold_heading_only(sections: Sequence[Section | Mapping[str, Any]]) -> dict[int, int | None]:
+def fold_heading_only(sections: Sequence[AnySection]) -> dict[int, int | None]:
     """Map each heading-only section's ``ord`` to the ``ord`` of the section it folds into.
 
     That is its first descendant with text (document order); if nothing below it has text, the

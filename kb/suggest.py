@@ -31,10 +31,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .model import WHOLE_DOCUMENT, Evidence, Suggestion
 from .normalize import normalize
 from .taxonomy import Mode
 
@@ -48,16 +48,6 @@ NEED = 1.2  # evidence a short text needs: more than one weak signal (1.0), less
 SHORT = 500  # texts up to this many characters need NEED; longer ones a little more
 GROWTH = 0.2  # extra need, as a fraction of NEED, per e-fold of length beyond SHORT
 MAX_EVIDENCE = 3
-
-
-@dataclass
-class Suggestion:
-    mode: str
-    score: float
-    evidence: list[dict[str, object]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"mode": self.mode, "score": self.score, "evidence": self.evidence}
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -176,7 +166,7 @@ def score_signals(doc: Text, mode: Mode) -> tuple[float, Suggestion]:
     sentences holding its signal terms."""
     hits = find_signals(doc.folded, mode.signals)
     if not hits:
-        return 0.0, Suggestion(mode.name, 0.0, [])
+        return 0.0, Suggestion(mode.name, 0.0)
     where: dict[str, set[int]] = {}
     by_sentence: dict[int, set[str]] = {}
     for start, _, term in hits:
@@ -185,7 +175,7 @@ def score_signals(doc: Text, mode: Mode) -> tuple[float, Suggestion]:
             where.setdefault(term, set()).add(doc.canonical[i])
             by_sentence.setdefault(i, set()).add(term)
     if not where:
-        return 0.0, Suggestion(mode.name, 0.0, [])
+        return 0.0, Suggestion(mode.name, 0.0)
     evidence = sum(mode.signals[t] * (1 + math.log(len(places))) for t, places in where.items())
     ranked = sorted(((sum(mode.signals[t] for t in terms), i, sorted(terms))
                      for i, terms in by_sentence.items() if doc.canonical[i] == i),
@@ -193,8 +183,8 @@ def score_signals(doc: Text, mode: Mode) -> tuple[float, Suggestion]:
     items = []
     for _, i, terms in ranked[:MAX_EVIDENCE]:
         s, e = doc.spans[i]
-        items.append({"sentence": doc.text[s:e], "terms": terms, "start": s, "end": e})
-    return evidence, Suggestion(mode.name, signal_score(evidence, doc.length), items)
+        items.append(Evidence(doc.text[s:e], tuple(terms), s, e))
+    return evidence, Suggestion(mode.name, signal_score(evidence, doc.length), tuple(items))
 
 
 def score_mode(text: str, folded: str, mode: Mode,
@@ -222,8 +212,8 @@ def score_modes(text: str, modes: list[Mode], model: ModeModel | None = None) ->
                 pairs = bigrams(doc.folded)
             extra, sentences_ = model.evidence(doc, mode.name, pairs)
             if extra:
-                shown = {e["start"] for e in suggestion.evidence}
-                learned = [e for e in sentences_ if e["start"] not in shown]
+                shown = {e.start for e in suggestion.evidence}
+                learned = tuple(e for e in sentences_ if e.start not in shown)
                 items = (learned + suggestion.evidence if suggestion.score < 0.5
                          else suggestion.evidence + learned)
                 total = max(0.0, evidence + extra)
@@ -241,7 +231,8 @@ def suggest_modes(text: str, modes: list[Mode], threshold: float,
 
 def suggest_document(title: str, body: str, practices: Iterable[tuple[int, str]], modes: list[Mode],
                      threshold: float, model: ModeModel | None = None) -> dict[int, list[Suggestion]]:
-    """Suggestions for a whole document (key -1, title and body) and for each practice (``ord``, text)."""
-    out = {-1: suggest_modes(title + "\n" + body, modes, threshold, model)}
+    """Suggestions for a whole document (key ``WHOLE_DOCUMENT``, title and body) and for each
+    practice (``ord``, text)."""
+    out = {WHOLE_DOCUMENT: suggest_modes(title + "\n" + body, modes, threshold, model)}
     out.update({ord_: suggest_modes(text, modes, threshold, model) for ord_, text in practices})
     return out

@@ -218,7 +218,7 @@ class Built:
     def section(self, doc_id: str, heading: str) -> dict[str, object]:
         """The stored section of a document whose heading contains ``heading`` (the first one)."""
         with self.kb() as kb:
-            sections = kb.document(doc_id)["sections"]
+            sections = kb.documents.get(doc_id).to_dict()["sections"]
         found = [s for s in sections if heading in s["heading"]]
         assert found, f"{doc_id} has no section headed …{heading}…: {[s['heading'] for s in sections]}"
         return found[0]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from indexer.analysis import Analyzer, get_analyzer
 from indexer.library import Library
-from kb.service import KnowledgeBase
+from kb import KnowledgeBase
 from kb.settings import CHECKOUT, Settings
 
 CORPUS = CHECKOUT / "corpus" / "docs"

@@ -7,9 +7,9 @@ import json
 import pytest
 from argon2 import PasswordHasher
 
+from kb import KnowledgeBase
 from kb.accounts import ROLES, User
 from kb.errors import BadRequest, NotFound
-from kb.service import KnowledgeBase
 from kb.settings import load_settings
 from web.cli import main
 

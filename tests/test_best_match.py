@@ -140,7 +140,7 @@ def test_no_suggestion_when_the_words_are_found(search):
 
 def test_a_heading_only_section_is_not_a_hit_of_its_own(realtext, search):
     with realtext.kb() as kb:
-        sections = kb.document("rt-05")["sections"]
+        sections = kb.documents.get("rt-05").to_dict()["sections"]
     empty = {s["ord"] for s in sections if not s["text"]}
     assert empty, "rt-05 has heading-only sections (一、主要做法)"
     result = search("主要做法 亮身份")

@@ -29,7 +29,7 @@ def test_each_format_carries_title_unit_date_author_and_headings(build, fmt):
               date="2023-05-10", format=fmt)
     built = build([doc])
     with built.kb() as kb:
-        got = kb.document(doc.id)
+        got = kb.documents.get(doc.id).to_dict()
     assert (got["title"], got["unit"], got["author"], got["date"]) == (
         doc.title, "梧桐街道工作委员会", "林一", "2023-05-10")
     assert [s["heading"] for s in got["sections"]] == HEADINGS
@@ -43,7 +43,7 @@ def test_markdown_carries_every_field_and_says_it_is_a_fixture(build):
     assert "测试夹具" in doc.to_bytes().decode("utf-8")
     built = build([doc])
     with built.kb() as kb:
-        got = kb.document(doc.id)
+        got = kb.documents.get(doc.id).to_dict()
     assert (got["type"], got["region"], got["domain"], got["keywords"], got["extra"]) == (
         "案例", "海州市/临江区", ["社区", "楼宇"], ["议事"], {"note": "备注"})
     assert got["modes"]["confirmed"] == ["枢纽中介型"] and "测试夹具" in got["source"]
@@ -54,8 +54,8 @@ def test_word_headings_from_markdown_marks_and_plain_text_encodings(build, tmp_p
     gbk = Doc("t-gbk", "國標編碼的標題", "一、做法\n\n正文。", format="txt", encoding="gbk")
     built = build([word, gbk])
     with built.kb() as kb:
-        sections = kb.document(word.id)["sections"]
-        assert kb.document(gbk.id)["title"] == "國標編碼的標題"
+        sections = kb.documents.get(word.id).to_dict()["sections"]
+        assert kb.documents.get(gbk.id).to_dict()["title"] == "國標編碼的標題"
     assert [(s["level"], s["heading"]) for s in sections] == [(0, ""), (1, "第一部分"), (2, "其中一点")]
     assert write([gbk], tmp_path)[0].read_bytes() == "國標編碼的標題\n\n一、做法\n\n正文。\n\n".encode("gbk")
 

@@ -16,7 +16,7 @@ ACCESSED = datetime.date(2026, 11, 28)
 
 
 def make_doc(**overrides) -> dict[str, object]:
-    """A document dict shaped like KnowledgeBase.document() (fictional, written for the tests)."""
+    """A document dict as kb.documents.get(...).to_dict() gives it (fictional, written for the tests)."""
     doc: dict[str, object] = {
         "doc_id": "t-society", "title": TITLE, "type": "经验材料",
         "unit": "临江区凝聚力工程学会", "author": "周明远", "date": "2021-06-18", "year": 2021,

@@ -28,8 +28,8 @@ def test_markdown_samples_are_marked_as_our_own(sample_library):
 
 def test_lengths_and_coverage(sample_library):
     with sample_library.kb() as kb:
-        docs = list(kb.documents(kb.all_ids()))
-        modes = kb.taxonomy().names()
+        docs = [d.to_dict() for d in kb.documents.many(kb.documents.all_ids())]
+        modes = kb.modes.taxonomy().names()
     assert len(docs) >= 30
     for doc in docs:
         length = len(re.sub(r"\s", "", doc["body"]))

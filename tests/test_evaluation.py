@@ -324,7 +324,7 @@ def test_real_knowledge_base_is_read_not_written_and_its_modes_are_used(runner, 
 
 def test_modes_of_a_knowledge_base_in_use_are_read_too(runner, tmp_path, settings):
     """With another process holding the knowledge base open (a write-ahead log beside it)."""
-    from kb.service import KnowledgeBase
+    from kb import KnowledgeBase
 
     (tmp_path / "extra.yaml").write_text(TAXONOMY, encoding="utf-8")
     folder = tmp_path / "set"
@@ -333,8 +333,8 @@ def test_modes_of_a_knowledge_base_in_use_are_read_too(runner, tmp_path, setting
         (folder / name).write_text((EVALSET / name).read_text(encoding="utf-8"), encoding="utf-8")
     (folder / "modes.jsonl").write_text('{"id": "ev07", "modes": ["电商助农型"]}\n', encoding="utf-8")
     with KnowledgeBase(settings) as kb:
-        kb.load_taxonomy(tmp_path / "extra.yaml")
+        kb.modes.load_file(tmp_path / "extra.yaml")
         assert settings.db_path.with_name("kb.sqlite3-wal").exists()
         result = _run(runner, settings.data_dir, str(folder), "--json")
         assert json.loads(result.stdout)["modes"]["recall"] == 1.0
-        assert [m.name for m in kb.taxonomy().modes][-1] == "电商助农型"
+        assert [m.name for m in kb.modes.taxonomy().modes][-1] == "电商助农型"

@@ -66,7 +66,7 @@ def doc_file(tmp_path):
 
 @pytest.fixture
 def kb(kb, doc_file):
-    assert kb.ingest([doc_file]).counts()["added"] == 1
+    assert kb.imports.ingest([doc_file]).counts()["added"] == 1
     kb.accounts.add("curator", "password-1", "editor")
     return kb
 
@@ -78,16 +78,16 @@ def rows(kb) -> list[tuple]:
 
 # --------------------------------------------------------------------- the model side
 def test_the_document_has_the_bare_headings_this_file_is_about(kb):
-    sections = kb.document(DOC)["sections"]
+    sections = kb.documents.get(DOC).to_dict()["sections"]
     assert {s["ord"] for s in sections if s["heading"] and not s["text"]} == BARE
     assert fold_heading_only(sections) == {1: 3, 2: 3, 7: None, 8: None}
 
 
 def test_pearl_section_folds_and_refuses(kb):
-    sections = kb.document(DOC)["sections"]
-    assert pearl_section(sections, 1)["ord"] == 3
-    assert pearl_section(sections, 2)["ord"] == 3
-    assert pearl_section(sections, 5)["ord"] == 5  # a passage is itself
+    sections = kb.documents.get(DOC).sections
+    assert pearl_section(sections, 1).ord == 3
+    assert pearl_section(sections, 2).ord == 3
+    assert pearl_section(sections, 5).ord == 5  # a passage is itself
     for bare in (7, 8):
         with pytest.raises(BadRequest, match="只有标题"):
             pearl_section(sections, bare)
@@ -121,7 +121,7 @@ def test_a_bare_heading_with_no_text_below_is_refused_and_changes_nothing(kb):
 
 def test_no_section_ever_makes_an_empty_pearl(kb):
     pearls = kb.pearls
-    for section in kb.document(DOC)["sections"]:
+    for section in kb.documents.get(DOC).to_dict()["sections"]:
         sid = pearls.create("curator", f"第 {section['ord']} 节")
         try:
             pearls.add_pearl(sid, DOC, section["ord"])

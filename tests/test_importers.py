@@ -26,7 +26,7 @@ def settings(tmp_path):
 
 
 def ingest_one(kb, path: Path):
-    report = kb.ingest([path])
+    report = kb.imports.ingest([path])
     assert len(report.items) == 1, report.to_dict()
     return report.items[0]
 
@@ -37,8 +37,8 @@ def sections_of(doc: dict) -> list[tuple[int, str, bool]]:
 
 def snapshot(kb) -> str:
     """Everything stored, as one string: documents with sections and tags, and the change number."""
-    docs = list(kb.documents(kb.all_ids()))
-    return json.dumps({"rev": kb.current_rev(), "docs": docs}, ensure_ascii=False, sort_keys=True)
+    docs = [d.to_dict() for d in kb.documents.many(kb.documents.all_ids())]
+    return json.dumps({"rev": kb.documents.current_rev(), "docs": docs}, ensure_ascii=False, sort_keys=True)
 
 
 # ------------------------------------------------------------------ Markdown
@@ -47,7 +47,7 @@ def snapshot(kb) -> str:
 def test_markdown_front_matter_fields_all_land_in_the_document(kb):
     item = ingest_one(kb, DATA / "full_front_matter.md")
     assert (item.status, item.doc_id, item.reason) == ("added", "hx-test-full", None)
-    doc = kb.document("hx-test-full")
+    doc = kb.documents.get("hx-test-full").to_dict()
     assert doc["title"] == "楼宇党建的探索与实践"
     assert doc["type"] == "经验材料"
     assert doc["unit"] == "东湖街道党工委"
@@ -66,7 +66,7 @@ def test_markdown_front_matter_fields_all_land_in_the_document(kb):
 
 def test_markdown_body_and_sections(kb):
     ingest_one(kb, DATA / "full_front_matter.md")
-    doc = kb.document("hx-test-full")
+    doc = kb.documents.get("hx-test-full").to_dict()
     # The "# title" line repeating the front-matter title is not part of the body; ** is dropped.
     assert doc["body"].startswith("东湖街道辖区内商务楼宇集中")
     assert "楼宇党建的探索与实践" not in doc["body"]
@@ -87,7 +87,7 @@ def test_markdown_id_falls_back_to_file_name_and_title_to_first_heading(kb, tmp_
     path.write_text("# 微党课进楼宇\n\n每周三中午在大堂开讲。\n", encoding="utf-8")
     item = ingest_one(kb, path)
     assert (item.status, item.doc_id) == ("added", "党课-2022")
-    doc = kb.document("党课-2022")
+    doc = kb.documents.get("党课-2022").to_dict()
     assert doc["title"] == "微党课进楼宇"
     assert doc["body"] == "每周三中午在大堂开讲。"
     assert doc["date"] is None and doc["domain"] == [] and doc["extra"] == {}
@@ -98,7 +98,7 @@ def test_markdown_lists_given_as_text_are_split(kb, tmp_path):
     path.write_text("---\ntitle: 列表字段\ndomain: 社区、楼宇；社区\nmodes: 测试服务型, 测试联动型\n---\n正文。\n",
                     encoding="utf-8")
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("lists")
+    doc = kb.documents.get("lists").to_dict()
     assert doc["domain"] == ["社区", "楼宇"]
     assert sorted(doc["modes"]["confirmed"]) == ["测试服务型", "测试联动型"]
 
@@ -107,9 +107,9 @@ def test_ingest_bytes_and_parse_bytes_agree(kb):
     data = (DATA / "full_front_matter.md").read_bytes()
     parsed = parse_bytes(data, Path("any/where/full_front_matter.md"))
     assert (parsed.id, parsed.title, parsed.format) == ("hx-test-full", "楼宇党建的探索与实践", "markdown")
-    item = kb.ingest_bytes(data, Path("upload/full_front_matter.md"))
+    item = kb.imports.ingest_bytes(data, Path("upload/full_front_matter.md"))
     assert (item.status, item.doc_id) == ("added", "hx-test-full")
-    doc = kb.document("hx-test-full")
+    doc = kb.documents.get("hx-test-full").to_dict()
     assert doc["body"] == parsed.body
     assert [s["heading"] for s in doc["sections"]] == [s.heading for s in parsed.sections]
 
@@ -142,7 +142,7 @@ def assert_is_the_report(doc: dict) -> None:
 def test_utf8_text(kb):
     item = ingest_one(kb, DATA / "report.txt")
     assert (item.status, item.doc_id) == ("added", "report")
-    doc = kb.document("report")
+    doc = kb.documents.get("report").to_dict()
     assert_is_the_report(doc)
     assert doc["format"] == "text"
     assert doc["extra"] == {"encoding": "utf-8"}
@@ -154,7 +154,7 @@ def test_gbk_text(kb, tmp_path):
     path = tmp_path / "gbk_report.txt"
     path.write_text((DATA / "report.txt").read_text(encoding="utf-8"), encoding="gbk")
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("gbk_report")
+    doc = kb.documents.get("gbk_report").to_dict()
     assert_is_the_report(doc)
     assert doc["extra"]["encoding"] in ("gbk", "gb18030")
     utf8 = parse_bytes((DATA / "report.txt").read_bytes(), Path("report.txt"))
@@ -165,7 +165,7 @@ def test_short_gbk_note_is_read_as_chinese(kb, tmp_path):
     path = tmp_path / "short_gbk.txt"
     path.write_text("标题\n正文内容。\n", encoding="gbk")
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("short_gbk")
+    doc = kb.documents.get("short_gbk").to_dict()
     assert doc["title"] == "标题"
     assert doc["body"] == "正文内容。"
 
@@ -175,7 +175,7 @@ def test_utf8_with_bom_text(kb, tmp_path):
     path.write_text((DATA / "report.txt").read_text(encoding="utf-8"), encoding="utf-8-sig")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("bom_report")
+    doc = kb.documents.get("bom_report").to_dict()
     assert "\ufeff" not in doc["title"] and "\ufeff" not in doc["body"]
     assert_is_the_report(doc)
 
@@ -186,7 +186,7 @@ def test_traditional_characters_are_kept_as_written(kb, tmp_path, encoding):
     path = tmp_path / "traditional.txt"
     path.write_text(text, encoding=encoding)
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("traditional")
+    doc = kb.documents.get("traditional").to_dict()
     assert doc["title"] == "社區黨建工作紀實"
     assert doc["unit"] == "東湖街道黨工委"
     assert doc["body"] == "一、組織建設\n各社區黨組織每月召開一次組織生活會。"
@@ -197,7 +197,7 @@ def test_text_with_crlf_form_feeds_and_no_headings(kb, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_bytes("学习心得\r\n通过学习，我深受教育。\r\n\f- 2 -\r\n今后要把学到的用到工作中。\r\n".encode())
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("notes")
+    doc = kb.documents.get("notes").to_dict()
     assert doc["title"] == "学习心得"
     assert doc["body"] == "通过学习，我深受教育。\n今后要把学到的用到工作中。"
     assert sections_of(doc) == [(0, "", True)]
@@ -208,12 +208,12 @@ def test_closing_author_line_in_brackets_fills_author_and_leaves_the_body(kb, tm
     path = tmp_path / "closing.txt"
     path.write_text("工作总结\n今年以来，支部认真组织学习。\n（作 者：张三）\n", encoding="utf-8")
     ingest_one(kb, path)
-    doc = kb.document("closing")
+    doc = kb.documents.get("closing").to_dict()
     assert (doc["author"], doc["body"]) == ("张三", "今年以来，支部认真组织学习。")
     word = make_docx("closing-word.docx", [("工作总结", "Title"), ("今年以来，支部认真组织学习。", None),
                                            ("【作者】李四 王五", None)])
     ingest_one(kb, word)
-    doc = kb.document("closing-word")
+    doc = kb.documents.get("closing-word").to_dict()
     assert (doc["author"], doc["body"]) == ("李四 王五", "今年以来，支部认真组织学习。")
 
 
@@ -221,7 +221,7 @@ def test_a_3000_space_line_imports(kb, tmp_path):
     path = tmp_path / "spaces.txt"
     path.write_text("工作总结\n今年以来，支部认真组织学习。\n作者：" + " " * 3000 + "张三\n", encoding="utf-8")
     assert ingest_one(kb, path).status == "added"
-    assert kb.document("spaces")["author"] == "张三"
+    assert kb.documents.get("spaces").to_dict()["author"] == "张三"
 
 
 # ------------------------------------------------------------------ web-text clean-up
@@ -240,7 +240,7 @@ def test_pinyin_debris_is_removed_mojibake_flagged_and_both_reported(kb, tmp_pat
         {"kind": "mojibake", "action": "flagged", "count": 2, "line": 4, "example": "社区��服务和党"},
     ]
     assert item.cleanup_note() == "已清理：拼音注音 3 处（第 3 行起）；请核对：疑似乱码 2 处（第 4 行起）"
-    body = kb.document("web-copy")["body"]
+    body = kb.documents.get("web-copy").to_dict()["body"]
     assert "推进區域化黨建，促进發展。" in body
     assert "社区\ufffd\ufffd服务和党建??工作" in body  # flagged, never changed
     assert "（一）建立制度(2021)（试行）" in body  # legitimate parentheses stay
@@ -253,7 +253,7 @@ def test_clean_text_reports_nothing_for_clean_text(kb, tmp_path):
     path.write_text("工作简报\n本周开展志愿服务(2次)，参加党员(party members)十二名。\n", encoding="utf-8")
     item = ingest_one(kb, path)
     assert (item.status, item.cleanup, item.cleanup_note()) == ("added", [], "")
-    assert "(2次)" in kb.document("clean")["body"] and "(party members)" in kb.document("clean")["body"]
+    assert "(2次)" in kb.documents.get("clean").to_dict()["body"] and "(party members)" in kb.documents.get("clean").to_dict()["body"]
 
 
 def test_pinyin_in_markdown_front_matter_and_body_with_file_line_numbers(kb, tmp_path):
@@ -262,7 +262,7 @@ def test_pinyin_in_markdown_front_matter_and_body_with_file_line_numbers(kb, tmp
     item = ingest_one(kb, path)
     assert item.cleanup[0]["kind"] == "pinyin" and item.cleanup[0]["count"] == 2
     assert item.cleanup[0]["line"] == 2
-    doc = kb.document("md-copy")
+    doc = kb.documents.get("md-copy").to_dict()
     assert doc["title"] == "區域化党建样例" and doc["body"] == "一、做法\n党建引领。"
 
 
@@ -273,7 +273,7 @@ def test_pinyin_in_word_paragraphs_is_reported_by_paragraph(kb, make_docx):
     assert item.cleanup == [{"kind": "pinyin", "action": "removed", "count": 3, "line": 1,
                              "example": "區(qū)域→區域"}]
     assert item.cleanup_note() == "已清理：拼音注音 3 处（第 1 段起）"
-    doc = kb.document("word-copy")
+    doc = kb.documents.get("word-copy").to_dict()
     assert (doc["title"], doc["body"]) == ("區域化党建样例", "党建引领，区域联动。")
 
 
@@ -295,7 +295,7 @@ def test_the_original_file_is_kept_byte_for_byte(kb, tmp_path, make_docx):
     md = tmp_path / "md-original.md"
     md.write_text("---\ntitle: 區(qū)域化党建样例\n---\n\n党(dǎng)建引领。\n", encoding="utf-8-sig")
     word = make_docx("word-original.docx", [("區(qū)域化党建样例", "Title"), ("党(dǎng)建引领。", None)])
-    report = kb.ingest([gbk, md, word])
+    report = kb.imports.ingest([gbk, md, word])
     assert [i.status for i in report.items] == ["added"] * 3
     types = {
         "gbk-copy": "text/plain; charset=gb18030",
@@ -303,13 +303,13 @@ def test_the_original_file_is_kept_byte_for_byte(kb, tmp_path, make_docx):
         "word-original": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     }
     for path, doc_id in ((gbk, "gbk-copy"), (md, "md-original"), (word, "word-original")):
-        original = kb.original(doc_id)
-        assert original["data"] == path.read_bytes()
-        assert (original["name"], original["media_type"]) == (path.name, types[doc_id])
-        assert original["size"] == len(path.read_bytes())
-        assert original["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-        doc = kb.document(doc_id)
-        assert doc["original"] == {k: v for k, v in original.items() if k != "data"}
+        original, data = kb.documents.original(doc_id)
+        assert data == path.read_bytes()
+        assert (original.name, original.media_type) == (path.name, types[doc_id])
+        assert original.size == len(path.read_bytes())
+        assert original.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        doc = kb.documents.get(doc_id).to_dict()
+        assert doc["original"] == original.to_dict()
         assert doc["cleanup"] and doc["cleanup"][0]["kind"] == "pinyin"  # kept with the document
         assert "(qū)" not in doc["title"] + doc["body"]
 
@@ -323,11 +323,11 @@ def test_reimporting_keeps_or_replaces_the_original_and_removing_drops_it(kb, tm
     assert snapshot(kb) == before
     path.write_text(PINYIN_SAMPLE + "补充一段。\n", encoding="utf-8")
     assert ingest_one(kb, path).status == "updated"
-    assert kb.original("case")["data"] == path.read_bytes()
-    kb.remove("case")
+    assert kb.documents.original("case")[1] == path.read_bytes()
+    kb.documents.remove("case")
     assert kb.conn.execute("SELECT COUNT(*) FROM originals").fetchone()[0] == 0
     with pytest.raises(NotFound):
-        kb.original("case")
+        kb.documents.original("case")
 
 
 def test_a_rejected_file_stores_no_original(kb, tmp_path):
@@ -360,7 +360,7 @@ def test_docx_styles_give_title_and_heading_levels(kb, make_docx):
     ])
     item = ingest_one(kb, path)
     assert (item.status, item.doc_id) == ("added", "楼宇")
-    doc = kb.document("楼宇")
+    doc = kb.documents.get("楼宇").to_dict()
     assert doc["format"] == "docx"
     assert doc["title"] == "楼宇党建工作报告"
     assert doc["unit"] == "中共东湖街道工作委员会"
@@ -383,7 +383,7 @@ def test_docx_numbered_normal_paragraphs_are_headings_too(kb, make_docx):
         ("通过楼组长收集居民意见。", None),
     ])
     assert ingest_one(kb, path).status == "added"
-    assert sections_of(kb.document("numbered")) == [
+    assert sections_of(kb.documents.get("numbered").to_dict()) == [
         (1, "一、基本情况", False),
         (2, "一、基本情况 › （一）议题征集", True),
     ]
@@ -397,7 +397,7 @@ def test_docx_unit_is_the_line_under_a_title_that_is_not_first(kb, make_docx):
         ("辖区共有商务楼宇八栋，党员三百余名。", None),
     ])
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("attachment")
+    doc = kb.documents.get("attachment").to_dict()
     assert doc["title"] == "楼宇党建工作报告"
     assert doc["unit"] == "中共东湖街道工作委员会"
 
@@ -421,7 +421,7 @@ def test_docx_table_rows_become_body_lines(kb, make_docx):
     document.save(path)
 
     assert ingest_one(kb, path).status == "added"
-    doc = kb.document("table")
+    doc = kb.documents.get("table").to_dict()
     body_lines = doc["body"].split("\n")
     assert body_lines == ["一、基本情况", "辖区楼宇情况见下表。", "楼宇\u3000党员数", "金融大厦\u300032",
                           "科创中心\u300018", "合计五十名", "表中数据截至年底。"]
@@ -464,7 +464,7 @@ def stored(kb, tmp_path):
     path.write_text("---\ntitle: 原有文档\nmodes: [测试服务型]\n---\n## 一、做法\n\n开设午间课堂。\n",
                     encoding="utf-8")
     assert ingest_one(kb, path).status == "added"
-    return kb.document("case"), snapshot(kb)
+    return kb.documents.get("case").to_dict(), snapshot(kb)
 
 
 @pytest.mark.parametrize(("name", "data", "words"), BAD_FILES, ids=BAD_IDS)
@@ -478,15 +478,15 @@ def test_bad_file_is_rejected_and_changes_nothing(kb, stored, tmp_path, name, da
     assert item.doc_id is None
     for word in words:
         assert word in item.reason
-    assert kb.count() == 1
-    assert kb.document("case") == before_doc
+    assert kb.documents.count() == 1
+    assert kb.documents.get("case").to_dict() == before_doc
     assert snapshot(kb) == before
 
 
 @pytest.mark.parametrize(("name", "data", "words"), BAD_FILES, ids=BAD_IDS)
 def test_bad_bytes_are_rejected_by_ingest_bytes_and_parse_bytes(kb, stored, name, data, words):
     _, before = stored
-    item = kb.ingest_bytes(data, Path(name))
+    item = kb.imports.ingest_bytes(data, Path(name))
     assert item.status == "rejected" and item.reason
     with pytest.raises(ImportRejected) as excinfo:
         parse_bytes(data, Path(name))
@@ -501,7 +501,7 @@ def test_malformed_yaml_gives_the_line_of_the_error(kb, tmp_path):
     assert item.status == "rejected"
     assert "YAML" in item.reason
     assert item.line == 3  # the "unit:" line, counting the opening --- as line 1
-    assert kb.count() == 0
+    assert kb.documents.count() == 0
 
 
 def test_unterminated_front_matter_points_at_line_one(kb, tmp_path):
@@ -518,11 +518,11 @@ def test_unknown_mode_is_rejected_with_the_valid_modes(kb, stored, tmp_path):
     item = ingest_one(kb, path)
     assert item.status == "rejected"
     assert "不存在的模式" in item.reason
-    valid = kb.taxonomy().names()
+    valid = kb.modes.taxonomy().names()
     assert valid == ["测试服务型", "测试联动型"]
     for name in valid:
         assert name in item.reason
-    assert kb.document("case") == before_doc
+    assert kb.documents.get("case").to_dict() == before_doc
     assert snapshot(kb) == before
 
 
@@ -545,7 +545,7 @@ def test_unsupported_files_inside_a_folder_are_ignored_not_rejected(kb, tmp_path
     folder.mkdir()
     (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n")
     (folder / "note.txt").write_text("笔记\n正文一句。\n", encoding="utf-8")
-    report = kb.ingest([folder])
+    report = kb.imports.ingest([folder])
     assert report.counts() == {"added": 1, "updated": 0, "unchanged": 0, "rejected": 0, "ignored": 1}
     assert report.ignored == [str(folder / "scan.pdf")]
 
@@ -562,11 +562,11 @@ def test_same_id_twice_in_one_batch(kb, tmp_path):
     first, second = tmp_path / "a.md", tmp_path / "b.md"
     first.write_text("---\nid: same\ntitle: 第一份\n---\n正文一。\n", encoding="utf-8")
     second.write_text("---\nid: same\ntitle: 第二份\n---\n正文二。\n", encoding="utf-8")
-    report = kb.ingest([first, second])
+    report = kb.imports.ingest([first, second])
     assert [i.status for i in report.items] == ["added", "rejected"]
     assert "same" in report.items[1].reason and str(first) in report.items[1].reason
-    assert kb.count() == 1
-    assert kb.document("same")["title"] == "第一份"
+    assert kb.documents.count() == 1
+    assert kb.documents.get("same").to_dict()["title"] == "第一份"
 
 
 def test_same_id_twice_in_one_batch_when_the_first_is_unchanged(kb, tmp_path):
@@ -575,9 +575,9 @@ def test_same_id_twice_in_one_batch_when_the_first_is_unchanged(kb, tmp_path):
     second.write_text("---\nid: same\ntitle: 第二份\n---\n正文二。\n", encoding="utf-8")
     assert ingest_one(kb, first).status == "added"
     before = snapshot(kb)
-    report = kb.ingest([first, second])
+    report = kb.imports.ingest([first, second])
     assert [i.status for i in report.items] == ["unchanged", "rejected"]
-    assert kb.document("same")["title"] == "第一份"
+    assert kb.documents.get("same").to_dict()["title"] == "第一份"
     assert snapshot(kb) == before
 
 
@@ -588,11 +588,11 @@ def test_reingesting_an_unchanged_file_changes_nothing(kb, tmp_path):
     path = tmp_path / "case.txt"
     path.write_text("工作简报\n本周开展志愿服务两次。\n", encoding="utf-8")
     assert ingest_one(kb, path).status == "added"
-    before_doc, before = kb.document("case"), snapshot(kb)
+    before_doc, before = kb.documents.get("case").to_dict(), snapshot(kb)
     item = ingest_one(kb, path)
     assert (item.status, item.doc_id) == ("unchanged", "case")
-    assert kb.document("case") == before_doc
-    assert kb.document("case")["rev"] == before_doc["rev"]
+    assert kb.documents.get("case").to_dict() == before_doc
+    assert kb.documents.get("case").to_dict()["rev"] == before_doc["rev"]
     assert snapshot(kb) == before
 
 
@@ -600,15 +600,15 @@ def test_editing_a_file_updates_the_document(kb, tmp_path):
     path = tmp_path / "case.txt"
     path.write_text("工作简报\n本周开展志愿服务两次。\n", encoding="utf-8")
     assert ingest_one(kb, path).status == "added"
-    before = kb.document("case")
+    before = kb.documents.get("case").to_dict()
     path.write_text("工作简报\n本周开展志愿服务三次。\n", encoding="utf-8")
     item = ingest_one(kb, path)
     assert (item.status, item.doc_id) == ("updated", "case")
-    after = kb.document("case")
+    after = kb.documents.get("case").to_dict()
     assert after["rev"] > before["rev"]
     assert after["body"] == "本周开展志愿服务三次。"
     assert after["created_at"] == before["created_at"]
-    assert kb.count() == 1
+    assert kb.documents.count() == 1
     assert ingest_one(kb, path).status == "unchanged"
 
 
@@ -620,4 +620,4 @@ def test_a_copy_under_another_name_is_its_own_document(kb, tmp_path):
     assert ingest_one(kb, first).status == "added"
     item = ingest_one(kb, copy)
     assert (item.status, item.doc_id) == ("added", "copy")
-    assert kb.count() == 2
+    assert kb.documents.count() == 2

@@ -53,7 +53,7 @@ def test_incremental_update_adds_changes_and_deletes(library, tmp_path):
     assert hits(library, "文化长廊") == []
     assert hits(library, "读书会") == ["a"]
     with library.kb() as kb:
-        kb.remove("b")
+        kb.documents.remove("b")
     assert library.update_index()["deleted"] == 1
     assert hits(library, "节庆展演") == []
 
@@ -64,7 +64,7 @@ def test_index_round_trip_matches_knowledge_base(sample_library):
     store = sample_library.store
     with sample_library.kb() as kb, store.open().searcher() as s:
         everything = list(s.reader().all_stored_fields())
-        for doc in kb.documents(kb.all_ids()):
+        for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
             folds = fold_heading_only(doc["sections"])
             sections = [x for x in doc["sections"]
                         if (x["text"] or x["heading"]) and folds.get(x["ord"]) is None]
@@ -165,7 +165,7 @@ def test_a_tag_decision_reaches_filters_and_facets(library, tmp_path):
     before = library.search.search("社区")
     assert {f["value"] for f in before["facets"]["mode"]} == {"文化嵌入型"}
     with library.kb() as kb:
-        kb.decide("b", "枢纽中介型", "confirmed", actor="editor")
+        kb.tags.decide("b", "枢纽中介型", "confirmed", actor="editor")
     library.update_index()
     after = library.search.search("社区", filters={"mode": ["枢纽中介型"]})
     assert [h["doc_id"] for h in after["hits"]] == ["b"]
@@ -185,7 +185,7 @@ def test_entry_order_survives_incremental_updates(library, tmp_path):
     add(src, "d9", "文档9", "新增文档。")
     library.ingest([str(src)])
     with library.kb() as kb:
-        kb.remove("d4")
+        kb.documents.remove("d4")
     library.update_index()
     with library.store.open().searcher() as s:
         reader = s.reader()

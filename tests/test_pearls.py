@@ -9,7 +9,7 @@ from builder import Doc, build, write
 
 from kb.accounts import User
 from kb.errors import BadRequest, NotFound
-from kb.pearls import PearlStrings, can_edit, can_view
+from kb.pearls import PearlStrings, can_edit, can_view, to_dict
 
 # Three cases written for these tests: A (four practices) and B in Markdown, C in plain text.
 CASE_A = Doc("p-society", "以学会为枢纽 把分散的力量串起来", type="经验材料", unit="海州市临江区凝聚力工程学会",
@@ -70,7 +70,7 @@ def pearls(kb) -> PearlStrings:
 
 
 def practices(kb, doc_id: str) -> list[dict]:
-    return [s for s in kb.document(doc_id)["sections"] if s["is_practice"]]
+    return [s for s in kb.documents.get(doc_id).to_dict()["sections"] if s["is_practice"]]
 
 
 def snapshot(kb) -> tuple[list[tuple], list[tuple]]:
@@ -138,15 +138,15 @@ def test_add_case_and_practice_pearls(kb, pearls, filled):
     assert [p["id"] for p in got] == ids
     assert [p["position"] for p in got] == [1, 2, 3, 4]
     case, practice = got[0], got[1]
-    doc = kb.document(DOC_A)
+    doc = kb.documents.get(DOC_A).to_dict()
     assert case["kind"] == "case" and case["section_ord"] == -1
     assert case["doc_title"] == doc["title"]
     assert case["text"] == doc["body"]
     assert case["path"] == [] and case["heading"] == ""
     assert case["missing"] is False
-    assert case["doc"]["doc_id"] == DOC_A and case["doc"]["unit"] == doc["unit"]
-    assert set(case["doc"]) == {"doc_id", "title", "type", "unit", "author", "date", "year",
-                                "region", "source", "extra"}
+    assert case["doc"].doc_id == DOC_A and case["doc"].unit == doc["unit"]
+    assert set(to_dict(pearls.get(sid))["pearls"][0]["doc"]) == {
+        "doc_id", "title", "type", "unit", "author", "date", "year", "region", "source", "extra"}
     section = practices(kb, DOC_A)[0]
     assert practice["kind"] == "practice"
     assert practice["section_ord"] == section["ord"]
@@ -359,16 +359,16 @@ def test_delete_cascades(kb, pearls, filled):
         pearls.get(sid)
     assert kb.conn.execute("SELECT COUNT(*) FROM pearls WHERE string_id = ?", (sid,)).fetchone()[0] == 0
     assert order(pearls, keep) == [kept_pearl]
-    assert kb.count() == 3  # documents untouched
+    assert kb.documents.count() == 3  # documents untouched
     with pytest.raises(NotFound):
         pearls.delete(sid)
 
 
 def test_removed_document_shows_missing(kb, pearls, filled):
     sid, (a, b, c, d) = filled
-    title = kb.document(DOC_A)["title"]
+    title = kb.documents.get(DOC_A).to_dict()["title"]
     path = practices(kb, DOC_A)[0]["path"]
-    kb.remove(DOC_A)
+    kb.documents.remove(DOC_A)
     got = pearls.get(sid)["pearls"]
     assert [p["id"] for p in got] == [a, b, c, d]
     case, practice = got[0], got[1]
@@ -406,7 +406,7 @@ def test_unresolvable_section_is_missing(kb, pearls, filled):
                     ('["不存在的标题", "也不存在"]', b))
     practice = pearls.get(sid)["pearls"][1]
     assert practice["missing"] is True
-    assert practice["doc"]["doc_id"] == DOC_A  # the document is still there
+    assert practice["doc"].doc_id == DOC_A  # the document is still there
     assert practice["path"] == ["不存在的标题", "也不存在"]
     assert practice["heading"] == "也不存在"
     assert practice["text"] == ""
@@ -420,9 +420,9 @@ def test_reimport_renumbering(kb, pearls, tmp_path):
     changed = CASE_A.replace(body=CASE_A.text.replace("一、背景与问题", "一、新增的概况\n\n新增内容。\n\n二、背景与问题", 1))
     assert changed.text != CASE_A.text
     [copy] = write([changed], tmp_path / "changed")
-    assert kb.ingest([copy]).counts()["updated"] == 1
+    assert kb.imports.ingest([copy]).counts()["updated"] == 1
     pearl = pearls.get(sid)["pearls"][0]
-    now_sections = [s for s in kb.document(DOC_A)["sections"] if s["path"] == target["path"]]
+    now_sections = [s for s in kb.documents.get(DOC_A).to_dict()["sections"] if s["path"] == target["path"]]
     assert pearl["id"] == pid
     assert len(now_sections) == 1 and now_sections[0]["ord"] != target["ord"]
     assert pearl["missing"] is False

@@ -214,7 +214,7 @@ def search(built):
 @pytest.fixture(scope="module")
 def docs(built):
     with built.kb() as kb:
-        return {d["doc_id"]: d for d in kb.documents(kb.all_ids())}
+        return {d.doc_id: d.to_dict() for d in kb.documents.many(kb.documents.all_ids())}
 
 
 def doc_ids(result):

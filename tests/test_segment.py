@@ -15,7 +15,7 @@ from kb.settings import INDEXER_DATA
 @pytest.fixture(scope="module")
 def texts(sample_library):
     with sample_library.kb() as kb:
-        return [normalize(d["title"] + "\n" + d["body"]) for d in kb.documents(kb.all_ids())]
+        return [normalize(d.title + "\n" + d.body) for d in kb.documents.many(kb.documents.all_ids())]
 
 
 def test_rjieba_matches_jieba_token_for_token(analyzer, texts):

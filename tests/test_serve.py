@@ -34,7 +34,7 @@ def test_bootstrap_imports_the_corpus_once_then_keeps_the_index_current(tmp_path
     assert first["ingest"]["added"] == 3 and first["index"]["mode"] == "rebuild"
     assert library.bootstrap() == {}  # nothing to do on the second start
     with library.kb() as kb:
-        kb.remove(SALON.id)
+        kb.documents.remove(SALON.id)
     assert library.bootstrap()["index"]["deleted"] == 1
 
 
@@ -94,7 +94,7 @@ def test_kb_serve_answers_on_a_port(tmp_path):
 def test_nothing_heavy_happens_at_import_time():
     """Importing every module loads no jieba, opens no database and creates no app."""
     code = ("import sys, web, web.cli, web.pages, web.api, indexer.search, indexer.index, "
-            "indexer.library, kb.service; "
+            "indexer.library, kb.database; "
             "print(sorted(m for m in ('jieba', 'opencc', 'sqlite3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout.strip()

@@ -204,7 +204,7 @@ def test_every_reading_page_answers_a_reader(reader, built, url):
 
 def test_reader_cannot_tag_curate_or_import(reader, library):
     with library.kb() as kb:
-        before = kb.document(SALON.id)["modes"]
+        before = kb.documents.get(SALON.id).to_dict()["modes"]
     forbidden = [
         (f"/doc/{SALON.id}/modes", {"mode": "文化嵌入型", "decision": "confirm"}),
         ("/pearls", {"title": "读者的串"}),
@@ -220,7 +220,7 @@ def test_reader_cannot_tag_curate_or_import(reader, library):
                                             "files": (io.BytesIO(b"x"), "a.md")})
     assert response.status_code == 403
     with library.kb() as kb:
-        assert kb.document(SALON.id)["modes"] == before
+        assert kb.documents.get(SALON.id).to_dict()["modes"] == before
         assert kb.pearls.summaries(owner="reader") == []
         assert kb.accounts.get("x1") is None
 
@@ -232,7 +232,7 @@ def test_editor_cannot_manage_users_import_or_edit_modes(editor, library):
     assert post(editor, "/modes", {"name": "编辑模式", "signals": "编辑"}).status_code == 403
     with library.kb() as kb:
         assert kb.accounts.get("editor").role == "editor"
-        assert "编辑模式" not in kb.taxonomy().names()
+        assert "编辑模式" not in kb.modes.taxonomy().names()
 
 
 def test_nav_shows_what_the_role_can_do(reader, editor, admin):
@@ -252,7 +252,7 @@ def test_nav_shows_what_the_role_can_do(reader, editor, admin):
 ])
 def test_forged_requests_without_a_token_change_nothing(admin, library, url, data):
     with library.kb() as kb:
-        before = (kb.document(HUB.id)["modes"], kb.pearls.summaries(), kb.taxonomy().names(),
+        before = (kb.documents.get(HUB.id).to_dict()["modes"], kb.pearls.summaries(), kb.modes.taxonomy().names(),
                   kb.accounts.list())
     response = admin.post(url, data=data)
     assert response.status_code == 400
@@ -260,7 +260,7 @@ def test_forged_requests_without_a_token_change_nothing(admin, library, url, dat
     response = admin.post(url, data={**data, "csrf_token": "forged-token"})
     assert response.status_code == 400
     with library.kb() as kb:
-        after = (kb.document(HUB.id)["modes"], kb.pearls.summaries(), kb.taxonomy().names(),
+        after = (kb.documents.get(HUB.id).to_dict()["modes"], kb.pearls.summaries(), kb.modes.taxonomy().names(),
                  kb.accounts.list())
     assert after == before
 
@@ -282,9 +282,9 @@ def test_json_writes_need_the_token_header_too(editor, library, built):
 # -------------------------------------------------------------------------------- tagging
 def _suggested(library) -> tuple[str, str]:
     with library.kb() as kb:
-        _, items = kb.review_queue(limit=50)
+        _, items = kb.tags.review_queue(limit=50)
     item = next(i for i in items if i["doc_id"] not in (HUB.id,))
-    return item["doc_id"], item["suggested"][0]["mode"]
+    return item["doc_id"], item["suggested"][0].mode
 
 
 def test_review_queue_lists_suggestions_strongest_first(editor):
@@ -303,10 +303,10 @@ def test_editor_confirms_a_suggestion_and_history_records_it(editor, library):
     response = post(editor, f"/doc/{doc_id}/modes", {"mode": mode, "decision": "confirm"})
     assert response.status_code == 302 and response.headers["Location"].endswith("#modes")
     with library.kb() as kb:
-        doc = kb.document(doc_id)
+        doc = kb.documents.get(doc_id).to_dict()
         assert mode in doc["modes"]["confirmed"]
-        assert kb.history(doc_id)[0] | {"at": None} == {"section_ord": -1, "mode": mode,
-                                                       "status": "confirmed", "actor": "editor", "at": None}
+        assert kb.tags.history(doc_id)[0].to_dict() | {"at": None} == {
+            "section_ord": -1, "mode": mode, "status": "confirmed", "actor": "editor", "at": None}
     html = editor.get(f"/doc/{doc_id}").get_data(as_text=True)
     assert "标注历史" in html and "editor 确认“" + mode in html
     # the search index follows at once: the mode is now a confirmed one in results
@@ -318,13 +318,13 @@ def test_editor_rejects_and_adds_a_mode_by_hand(editor, library):
     doc_id, mode = _suggested(library)
     post(editor, f"/doc/{doc_id}/modes", {"mode": mode, "decision": "reject"})
     with library.kb() as kb:
-        names = kb.taxonomy().names()
-        modes = kb.document(doc_id)["modes"]
+        names = kb.modes.taxonomy().names()
+        modes = kb.documents.get(doc_id).to_dict()["modes"]
     assert mode in modes["rejected"] and mode not in [s["mode"] for s in modes["suggested"]]
     other = next(n for n in names if n not in modes["confirmed"] and n != mode)
     post(editor, f"/doc/{doc_id}/modes", {"mode": other, "decision": "confirm"})
     with library.kb() as kb:
-        assert other in kb.document(doc_id)["modes"]["confirmed"]
+        assert other in kb.documents.get(doc_id).to_dict()["modes"]["confirmed"]
 
 
 @pytest.mark.parametrize("data, status", [
@@ -342,7 +342,7 @@ def test_tagging_a_missing_document_is_404(editor):
 
 def test_case_page_marks_evidence_and_offers_a_citation(reader, library):
     with library.kb() as kb:
-        _, items = kb.review_queue(limit=50)
+        _, items = kb.tags.review_queue(limit=50)
     doc_id = items[-1]["doc_id"]
     html = reader.get(f"/doc/{doc_id}").get_data(as_text=True)
     assert '<mark class="evidence"' in html
@@ -371,7 +371,7 @@ def test_admin_adds_a_mode_that_takes_effect_without_restart(admin, reader, libr
 def test_a_mode_without_signals_is_refused(admin, library):
     assert post(admin, "/modes", {"name": "空模式", "signals": ""}).status_code == 400
     with library.kb() as kb:
-        assert "空模式" not in kb.taxonomy().names()
+        assert "空模式" not in kb.modes.taxonomy().names()
 
 
 def test_unknown_mode_page_is_404(reader):
@@ -388,7 +388,7 @@ def _new_string(client, title: str = "以文化凝聚人心") -> int:
 def test_curator_builds_annotates_reorders_and_publishes(editor, anon, library):
     string_id = _new_string(editor)
     with library.kb() as kb:
-        practice = next(s for s in kb.document(CLUBHOUSE.id)["sections"] if s["is_practice"])
+        practice = next(s for s in kb.documents.get(CLUBHOUSE.id).to_dict()["sections"] if s["is_practice"])
     post(editor, "/pearls/add", {"doc_id": CLUBHOUSE.id, "ord": practice["ord"], "string_id": string_id})
     post(editor, "/pearls/add", {"doc_id": CLUBHOUSE.id, "string_id": string_id})
     post(editor, "/pearls/add", {"doc_id": SERVICE.id, "string_id": string_id})

@@ -92,9 +92,9 @@ def test_scores_rank_modes_and_evidence_points_at_sentences():
     assert all(0 < s.score < 1 for s in result)
     for s in result:
         for ev in s.evidence:
-            assert text[ev["start"]:ev["end"]] == ev["sentence"]
-            assert all(term in ev["sentence"] for term in ev["terms"])
-    assert set(result[0].evidence[0]["terms"]) == {"白领", "服务联盟"}
+            assert text[ev.start:ev.end] == ev.sentence
+            assert all(term in ev.sentence for term in ev.terms)
+    assert set(result[0].evidence[0].terms) == {"白领", "服务联盟"}
 
 
 def test_threshold_and_single_weak_signal():
@@ -145,10 +145,10 @@ def test_a_practice_with_two_modes_ranks_the_one_it_is_about_first():
     culture, linkage = result
     assert culture.score > 0.9 and 0.5 <= linkage.score < 0.7  # one signal of weight 1.5
     first = FESTIVAL[:FESTIVAL.index("。") + 1]
-    assert [(e["sentence"], e["terms"]) for e in linkage.evidence] == [(first, ["工会"])]
+    assert [(e.sentence, e.terms) for e in linkage.evidence] == [(first, ("工会",))]
     spans = sentences(FESTIVAL)
     strongest = culture.evidence[0]  # the stage performances and the culture corridor
-    assert (strongest["start"], strongest["end"]) == spans[1] and strongest["terms"] == ["展演", "文化长廊"]
+    assert (strongest.start, strongest.end) == spans[1] and strongest.terms == ("展演", "文化长廊")
 
 
 def test_the_evidence_is_the_sentence_of_the_text_that_shows_the_mode():
@@ -156,8 +156,8 @@ def test_the_evidence_is_the_sentence_of_the_text_that_shows_the_mode():
     assert service.mode == "服务导入型"
     spans = sentences(LUNCH)
     best = service.evidence[0]
-    assert (best["start"], best["end"]) == spans[1]  # the branch's doing, not the lunch problem
-    assert best["sentence"] == LUNCH[best["start"]:best["end"]] and best["terms"] == ["代办", "服务联盟"]
+    assert (best.start, best.end) == spans[1]  # the branch's doing, not the lunch problem
+    assert best.sentence == LUNCH[best.start:best.end] and best.terms == ("代办", "服务联盟")
     assert len(service.evidence) == 1
 
 
@@ -168,12 +168,12 @@ def test_a_text_about_something_else_gets_no_suggestion():
 
 def test_one_strong_signal_is_enough_in_a_note_not_in_a_long_report():
     [note] = suggest_modes(LAWYER, MODES, 0.5)
-    assert note.mode == "服务导入型" and note.evidence[0]["sentence"] == LAWYER
+    assert note.mode == "服务导入型" and note.evidence[0].sentence == LAWYER
     filler = [f"{i + 1}. {line}" for i, line in enumerate(NEUTRAL * 8)]
     report = "\n".join(filler[:32] + [LAWYER] + filler[32:])
     assert len(report) > 3000
     [buried] = suggest_modes(report, MODES, 0.0)
-    assert buried.mode == "服务导入型" and buried.evidence[0]["sentence"] == LAWYER
+    assert buried.mode == "服务导入型" and buried.evidence[0].sentence == LAWYER
     assert buried.score < 0.5 < note.score  # the same sentence, a longer text: not enough
 
 
@@ -181,7 +181,7 @@ def test_each_practice_of_an_imported_report_gets_its_own_mode(build):
     """A Word report with two numbered practices: the case gets both modes, each practice its own."""
     built = build([TWO_THINGS])
     with built.kb() as kb:
-        doc = kb.document(TWO_THINGS.id)
+        doc = kb.documents.get(TWO_THINGS.id).to_dict()
     assert [s["mode"] for s in doc["modes"]["suggested"]] == ["服务导入型", "文化嵌入型"]
     practices = {s["heading"]: [m["mode"] for m in s["modes"]["suggested"]]
                  for s in doc["sections"] if s["is_practice"]}
@@ -250,8 +250,8 @@ def test_every_suggestion_carries_the_sentences_that_justify_it():
         for s in suggest_modes(text, MODES, 0.0):
             assert s.evidence
             for ev in s.evidence:
-                assert text[ev["start"]:ev["end"]] == ev["sentence"]
-                assert ev["terms"] and all(normalize(t) in normalize(ev["sentence"]) for t in ev["terms"])
+                assert text[ev.start:ev.end] == ev.sentence
+                assert ev.terms and all(normalize(t) in normalize(ev.sentence) for t in ev.terms)
 
 
 # ------------------------------------------------------------------ learning from decisions
@@ -301,12 +301,12 @@ def ingest_texts(kb, folder, texts: dict[str, tuple[str, str]]) -> None:
     """Import plain-text files ``{id: (title, text)}``."""
     for doc_id, (title, text) in texts.items():
         (folder / f"{doc_id}.txt").write_text(f"{title}\n{text}\n", encoding="utf-8")
-    report = kb.ingest([folder / f"{doc_id}.txt" for doc_id in texts])
+    report = kb.imports.ingest([folder / f"{doc_id}.txt" for doc_id in texts])
     assert report.counts()["rejected"] == 0
 
 
 def suggested_in(kb, doc_id: str) -> dict[str, dict]:
-    return {s["mode"]: s for s in kb.document(doc_id)["modes"]["suggested"]}
+    return {s["mode"]: s for s in kb.documents.get(doc_id).to_dict()["modes"]["suggested"]}
 
 
 @pytest.fixture
@@ -325,8 +325,8 @@ def decided_library(kb, tmp_path):
 
 def test_without_decisions_suggestions_are_the_signal_based_ones(decided_library):
     kb = decided_library
-    assert kb.mode_model() is None
-    for doc in kb.documents(kb.all_ids()):
+    assert kb.tags.mode_model() is None
+    for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
         expected = suggest_modes(doc["title"] + "\n" + doc["body"], MODES, 0.5)
         assert [(s["mode"], s["score"]) for s in doc["modes"]["suggested"]] == [(s.mode, s.score) for s in expected]
 
@@ -337,7 +337,7 @@ def test_confirmations_teach_suggestions_for_similar_documents(decided_library, 
         assert "服务导入型" not in suggested(text, 0.0)
     assert "服务导入型" not in suggested_in(kb, "rider-open")
     for i in range(1, 5):
-        kb.decide(f"rider-{i}", "服务导入型", "confirmed", actor="editor1")
+        kb.tags.decide(f"rider-{i}", "服务导入型", "confirmed", actor="editor1")
 
     # (a) a newly ingested document uses what the decisions teach …
     ingest_texts(kb, tmp_path, {"rider-new": ("路口骑手驿站", RIDERS_NEW)})
@@ -354,12 +354,12 @@ def test_confirmations_teach_suggestions_for_similar_documents(decided_library, 
     assert result.exit_code == 0 and "重新计算建议" in result.output
     assert suggested_in(kb, "rider-open")["服务导入型"]["score"] >= 0.5
     # the decided documents keep their decisions, and unrelated texts are untouched
-    assert kb.document("rider-1")["modes"]["confirmed"] == ["服务导入型"]
+    assert kb.documents.get("rider-1").to_dict()["modes"]["confirmed"] == ["服务导入型"]
     assert "服务导入型" not in suggested_in(kb, "rider-1")
     for doc_id in ("linkage", "culture", "hub", "visits", "class-open"):
         assert "服务导入型" not in suggested_in(kb, doc_id)
     # every suggestion, learned or not, points at the sentences that justify it
-    for doc in kb.documents(kb.all_ids()):
+    for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
         text = doc["title"] + "\n" + doc["body"]
         for s in doc["modes"]["suggested"]:
             assert s["evidence"]
@@ -373,14 +373,14 @@ def test_rejections_lower_suggestions_for_similar_documents(decided_library):
     before = suggested_in(kb, "class-open")["文化嵌入型"]["score"]
     assert before >= 0.5  # 文化 in two sentences: a suggestion the editors will not want
     for i in range(1, 4):
-        kb.decide(f"class-{i}", "文化嵌入型", "rejected", actor="editor1")
-    kb.resuggest()
+        kb.tags.decide(f"class-{i}", "文化嵌入型", "rejected", actor="editor1")
+    kb.tags.resuggest()
     assert "文化嵌入型" not in suggested_in(kb, "class-open")
     assert "文化嵌入型" in suggested_in(kb, "culture")  # real culture work keeps its suggestion
     for i in range(1, 4):  # a rejection is never overwritten by a suggestion
-        modes = kb.document(f"class-{i}")["modes"]
+        modes = kb.documents.get(f"class-{i}").to_dict()["modes"]
         assert modes["rejected"] == ["文化嵌入型"] and "文化嵌入型" not in [s["mode"] for s in modes["suggested"]]
-    learned = kb.mode_model().terms["文化嵌入型"]
+    learned = kb.tags.mode_model().terms["文化嵌入型"]
     assert {"夜校", "程度"} <= set(learned) and all(w < 0 for w in learned.values())
 
 
@@ -399,13 +399,13 @@ def test_the_model_pickles_and_is_trained_again_only_when_decisions_change(decid
     import pickle
 
     kb = decided_library
-    kb.decide("rider-1", "服务导入型", "confirmed", actor="editor1")
-    kb.decide("rider-2", "服务导入型", "confirmed", actor="editor1")
-    model = kb.mode_model()
-    assert kb.mode_model() is model
+    kb.tags.decide("rider-1", "服务导入型", "confirmed", actor="editor1")
+    kb.tags.decide("rider-2", "服务导入型", "confirmed", actor="editor1")
+    model = kb.tags.mode_model()
+    assert kb.tags.mode_model() is model
     assert pickle.loads(pickle.dumps(model)).terms == model.terms
-    kb.decide("rider-3", "服务导入型", "confirmed", actor="editor1")
-    assert kb.mode_model() is not model
+    kb.tags.decide("rider-3", "服务导入型", "confirmed", actor="editor1")
+    assert kb.tags.mode_model() is not model
 
 
 def test_modes_declared_in_front_matter_do_not_train_the_model(build):
@@ -415,5 +415,5 @@ def test_modes_declared_in_front_matter_do_not_train_the_model(build):
                 for i, text in enumerate(RIDERS, 1)]
     built = build(labelled + [Doc("labelled-culture", "社区节目进楼道", CULTURE_SHORT, modes=["文化嵌入型"])])
     with built.kb() as kb:
-        assert all(kb.document(d)["modes"]["confirmed"] for d in built.docs)
-        assert kb.mode_model() is None
+        assert all(kb.documents.get(d).to_dict()["modes"]["confirmed"] for d in built.docs)
+        assert kb.tags.mode_model() is None

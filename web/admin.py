@@ -8,7 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kb.accounts import ROLE_LABELS, ROLES
 from kb.errors import BadRequest
-from kb.service import IngestItem, IngestReport
+from kb.ingest import IngestItem, IngestReport
+from kb.model import IngestStatus, Role
 
 from . import get_kb, library
 from .auth import require, viewer
@@ -42,9 +43,9 @@ def import_files():  # noqa: ANN201
         try:
             name = upload_name(upload.filename)
         except BadRequest as exc:
-            report.items.append(IngestItem(upload.filename or "?", "rejected", reason=exc.message))
+            report.items.append(IngestItem(upload.filename or "?", IngestStatus.REJECTED, reason=exc.message))
             continue
-        item = kb.ingest_bytes(upload.read(), PurePosixPath("upload") / name, seen=seen)
+        item = kb.imports.ingest_bytes(upload.read(), PurePosixPath("upload") / name, seen=seen)
         item.path = name
         report.items.append(item)
     summary = library().store.update(kb)
@@ -66,12 +67,10 @@ def users_change():  # noqa: ANN201
     action = form.get("action", "")
     name = form.get("username", "").strip()
     if action == "add":
-        accounts.add(name, form.get("password", ""), form.get("role", "reader"))
+        accounts.add(name, form.get("password", ""), form.get("role", Role.READER))
         flash(f"已新建用户 {name}", "ok")
     elif action == "role":
-        if name == viewer().username and form.get("role") != "admin":
-            raise BadRequest("不能撤销自己的管理员角色（请让另一位管理员来做）")
-        accounts.set_role(name, form.get("role", ""))
+        accounts.set_role(name, form.get("role", ""), actor=viewer().username)
         flash(f"已修改 {name} 的角色", "ok")
     elif action == "password":
         accounts.set_password(name, form.get("password", ""))

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request, send_file
 
 from kb.citation import cite
 from kb.errors import BadRequest
-from kb.pearls import can_view
+from kb.pearls import can_view, to_dict
 
 from . import get_kb, library, public
 from .auth import viewer
@@ -29,16 +29,16 @@ def search():  # noqa: ANN201
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
-    return jsonify(get_kb().document(doc_id))
+    return jsonify(get_kb().documents.get(doc_id).to_dict())
 
 
 @bp.get("/documents/<doc_id>/original")
 def original(doc_id: str):  # noqa: ANN201
     """The file the document was imported from, byte for byte, as a download."""
-    found = get_kb().original(doc_id)
-    response = send_file(io.BytesIO(found["data"]), mimetype=found["media_type"], as_attachment=True,
-                         download_name=found["name"], conditional=False, etag=False, max_age=None)
-    response.headers["Content-Type"] = found["media_type"]  # as stored: werkzeug would add utf-8
+    found, data = get_kb().documents.original(doc_id)
+    response = send_file(io.BytesIO(data), mimetype=found.media_type, as_attachment=True,
+                         download_name=found.name, conditional=False, etag=False, max_age=None)
+    response.headers["Content-Type"] = found.media_type  # as stored: werkzeug would add utf-8
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -48,7 +48,7 @@ def similar(doc_id: str):  # noqa: ANN201
     ord_ = request.args.get("ord")
     if ord_ is not None and not ord_.lstrip("-").isdigit():
         raise BadRequest("ord 必须是整数")
-    get_kb().document(doc_id)  # 404 for an unknown document
+    get_kb().documents.get(doc_id)  # 404 for an unknown document
     hits = library().search.similar(doc_id, int(ord_) if ord_ is not None else None)
     return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None, "similar": hits})
 
@@ -56,7 +56,7 @@ def similar(doc_id: str):  # noqa: ANN201
 @bp.get("/modes")
 def modes():  # noqa: ANN201
     kb = get_kb()
-    return jsonify({"programme": kb.taxonomy().programme, "modes": kb.mode_counts()})
+    return jsonify({"programme": kb.modes.taxonomy().programme, "modes": kb.modes.counts()})
 
 
 @bp.get("/pearls")
@@ -72,6 +72,7 @@ def pearls():  # noqa: ANN201
 @public
 def pearl_string(string_id: int):  # noqa: ANN201
     string = visible_string(string_id)
-    for pearl in string["pearls"]:
-        pearl["citation"] = cite(pearl["doc"]) if pearl["doc"] else None
-    return jsonify(string)
+    out = to_dict(string)
+    for pearl, shown in zip(string["pearls"], out["pearls"], strict=True):
+        shown["citation"] = cite(pearl["doc"]) if pearl["doc"] else None
+    return jsonify(out)

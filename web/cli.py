@@ -200,32 +200,31 @@ def show(ctx: click.Context, doc_id: str, as_json: bool, original: bool, output:
         _write_original(ctx, doc_id, output)
         return
     with _library(ctx).kb() as kb:
-        doc = kb.document(doc_id)
+        doc = kb.documents.get(doc_id)
     if as_json:
-        _echo_json(doc)
+        _echo_json(doc.to_dict())
         return
-    click.echo(doc["title"])
-    for label, key in (("编号", "doc_id"), ("类型", "type"), ("单位", "unit"), ("作者", "author"),
-                       ("日期", "date"), ("地区", "region")):
-        if doc.get(key):
-            click.echo(f"{label}：{doc[key]}")
-    for label, key in (("领域", "domain"), ("关键词", "keywords")):
-        if doc.get(key):
-            click.echo(f"{label}：{'、'.join(doc[key])}")
-    modes = doc["modes"]
-    click.echo(f"已确认模式：{'、'.join(modes['confirmed']) or '（无）'}")
-    for s in modes["suggested"]:
-        click.echo(f"建议模式：{s['mode']}（得分 {s['score']}）")
-        for ev in s["evidence"]:
-            click.echo(f"    依据：{ev['sentence']}  〔{'、'.join(ev['terms'])}〕")
+    click.echo(doc.title)
+    for label, value in (("编号", doc.doc_id), ("类型", doc.type), ("单位", doc.unit), ("作者", doc.author),
+                         ("日期", doc.date), ("地区", doc.region)):
+        if value:
+            click.echo(f"{label}：{value}")
+    for label, values in (("领域", doc.domains), ("关键词", doc.keywords)):
+        if values:
+            click.echo(f"{label}：{'、'.join(values)}")
+    click.echo(f"已确认模式：{'、'.join(doc.modes.confirmed) or '（无）'}")
+    for s in doc.modes.suggested:
+        click.echo(f"建议模式：{s.mode}（得分 {s.score}）")
+        for ev in s.evidence:
+            click.echo(f"    依据：{ev.sentence}  〔{'、'.join(ev.terms)}〕")
     click.echo("")
-    for section in doc["sections"]:
-        indent = "  " * max(section["level"] - 1, 0)
-        if section["heading"]:
-            marker = " ◆" if section["is_practice"] else ""
-            click.echo(f"{indent}{section['heading']}{marker}")
-        if section["text"]:
-            for para in section["text"].split("\n"):
+    for section in doc.sections:
+        indent = "  " * max(section.level - 1, 0)
+        if section.heading:
+            marker = " ◆" if section.is_practice else ""
+            click.echo(f"{indent}{section.heading}{marker}")
+        if section.text:
+            for para in section.text.split("\n"):
                 click.echo(f"{indent}  {para}")
 
 
@@ -233,17 +232,17 @@ def _write_original(ctx: click.Context, doc_id: str, output: str | None) -> None
     """The imported file's bytes to ``output``, or to standard output (never a Word file to a
     terminal: that needs ``-o``)."""
     with _library(ctx).kb() as kb:
-        original = kb.original(doc_id)
+        original, data = kb.documents.original(doc_id)
     if output:
         with open(output, "wb") as handle:
-            handle.write(original["data"])
-        click.echo(f"已写出 {original['name']}（{original['size']} 字节）→ {output}", err=True)
+            handle.write(data)
+        click.echo(f"已写出 {original.name}（{original.size} 字节）→ {output}", err=True)
         return
     sys.stdout.flush()
     stdout = sys.stdout.buffer
-    if not original["media_type"].startswith("text/") and stdout.isatty():
-        raise KbError(f"{original['name']} 不是文本文件，请用 -o 文件名 保存")
-    stdout.write(original["data"])
+    if not original.media_type.startswith("text/") and stdout.isatty():
+        raise KbError(f"{original.name} 不是文本文件，请用 -o 文件名 保存")
+    stdout.write(data)
     stdout.flush()
 
 
@@ -261,12 +260,14 @@ def modes(ctx: click.Context, as_json: bool, load_path: str | None, resuggest: b
         if load_path:
             from pathlib import Path
 
-            changed = kb.load_taxonomy(Path(load_path))
+            changed = kb.modes.load_file(Path(load_path))
             click.echo(f"载入完成：新增 {len(changed['added'])} 个，更新 {len(changed['updated'])} 个", err=as_json)
+            if (changed["added"] or changed["updated"]) and kb.documents.count():
+                kb.tags.resuggest()
         if resuggest:
-            click.echo(f"重新计算建议：{kb.resuggest()} 篇文档的建议有变化", err=as_json)
-        taxonomy = kb.taxonomy()
-        counts = kb.mode_counts()
+            click.echo(f"重新计算建议：{kb.tags.resuggest()} 篇文档的建议有变化", err=as_json)
+        taxonomy = kb.modes.taxonomy()
+        counts = kb.modes.counts()
     if load_path or resuggest:
         library.update_index()
     if as_json:
@@ -285,7 +286,7 @@ def remove(ctx: click.Context, doc_id: str) -> None:
     """从知识库删除一篇文档（并更新索引）。"""
     library = _library(ctx)
     with library.kb() as kb:
-        kb.remove(doc_id)
+        kb.documents.remove(doc_id)
     library.update_index()
     click.echo(f"已删除 {doc_id}")
 

@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 
 from kb.citation import cite
 from kb.errors import NotFound, QueryError
+from kb.model import Document, PearlStatus
 from kb.pearls import can_view
 
 from . import get_kb, library
@@ -43,9 +44,9 @@ def index():  # noqa: ANN201
     if request.args.get("q") or any(request.args.get(f) for f in FACET_LABELS):
         return redirect(url_for("pages.search", **request.args.to_dict(flat=False)))
     kb = get_kb()
-    return render_template("home.html", taxonomy=kb.taxonomy(), modes=kb.mode_counts(),
-                           recent=kb.recent(8), total=kb.count(),
-                           strings=kb.pearls.summaries(status="published")[:6])
+    return render_template("home.html", taxonomy=kb.modes.taxonomy(), modes=kb.modes.counts(),
+                           recent=kb.documents.recent(8), total=kb.documents.count(),
+                           strings=kb.pearls.summaries(status=PearlStatus.PUBLISHED)[:6])
 
 
 @bp.get("/search")
@@ -69,17 +70,17 @@ def search():  # noqa: ANN201
                            labels=FACET_LABELS, url_with=_url_with, strings=editable_strings())
 
 
-def evidence_sentences(doc: dict) -> dict[str, list[str]]:
+def evidence_sentences(doc: Document) -> dict[str, list[str]]:
     """Each sentence that justifies a suggested mode → the modes it supports."""
     out: dict[str, list[str]] = {}
-    suggestions = list(doc["modes"]["suggested"])
-    for section in doc["sections"]:
-        suggestions.extend(section["modes"]["suggested"])
+    suggestions = list(doc.modes.suggested)
+    for section in doc.sections:
+        suggestions.extend(section.modes.suggested)
     for suggestion in suggestions:
-        for item in suggestion["evidence"]:
-            sentence = str(item["sentence"]).strip()
-            if len(sentence) >= 4 and suggestion["mode"] not in out.setdefault(sentence, []):
-                out[sentence].append(suggestion["mode"])
+        for item in suggestion.evidence:
+            sentence = item.sentence.strip()
+            if len(sentence) >= 4 and suggestion.mode not in out.setdefault(sentence, []):
+                out[sentence].append(suggestion.mode)
     return out
 
 
@@ -111,22 +112,22 @@ def marked_paragraphs(text: str, evidence: dict[str, list[str]]) -> list[Markup]
 @bp.get("/doc/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
     kb = get_kb()
-    doc = kb.document(doc_id)
+    doc = kb.documents.get(doc_id)
     similar = library().search.similar(doc_id) if library().store.exists() else []
     url = url_for("pages.document", doc_id=doc_id, _external=True)
     user = viewer()
     return render_template(
         "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc),
         marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url),
-        strings=editable_strings(), history=kb.history(doc_id) if user else [],
+        strings=editable_strings(), history=kb.tags.history(doc_id) if user else [],
         in_strings=[s for s in kb.pearls.containing(doc_id) if can_view(s, user)],
-        taxonomy=kb.taxonomy())
+        taxonomy=kb.modes.taxonomy())
 
 
 @bp.get("/doc/<doc_id>/similar/<int:ord_>")
 def similar(doc_id: str, ord_: int):  # noqa: ANN201
-    doc = get_kb().document(doc_id)
-    section = next((s for s in doc["sections"] if s["ord"] == ord_), None)
+    doc = get_kb().documents.get(doc_id)
+    section = doc.section(ord_)
     if section is None:
         raise NotFound(f"文档 {doc_id} 没有第 {ord_} 节")
     hits = library().search.similar(doc_id, ord_, limit=8)

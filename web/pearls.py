@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 
 from kb.citation import cite
 from kb.errors import BadRequest, Forbidden, NotFound
+from kb.model import WHOLE_DOCUMENT
 from kb.pearls import can_edit, can_view, pearl_section
 
 from . import get_kb, public
@@ -110,16 +111,17 @@ def add():  # noqa: ANN201
     form = request.form
     kb = get_kb()
     doc_id = form.get("doc_id", "")
-    ord_ = int_arg(form, "ord", -1, minimum=-1)
+    ord_ = int_arg(form, "ord", WHOLE_DOCUMENT, minimum=WHOLE_DOCUMENT)
     target = form.get("string_id", "")
-    doc = kb.document(doc_id)  # check the pearl before anything is created for it
+    doc = kb.documents.get(doc_id)  # check the pearl before anything is created for it
     folded = None
-    if ord_ != -1:
-        if all(section["ord"] != ord_ for section in doc["sections"]):
+    if ord_ != WHOLE_DOCUMENT:
+        asked = doc.section(ord_)
+        if asked is None:
             raise BadRequest(f"案例 {doc_id} 没有第 {ord_} 节")
-        section = pearl_section(doc["sections"], ord_, doc_id)  # a bare heading: its first passage
-        if section["ord"] != ord_:
-            folded = next(s for s in doc["sections"] if s["ord"] == ord_)["heading"], section["heading"]
+        section = pearl_section(doc.sections, ord_, doc_id)  # a bare heading: its first passage
+        if section.ord != ord_:
+            folded = asked.heading, section.heading
     if target == "new":
         title = form.get("new_title", "").strip() or "未命名的一串珍珠"
         string_id = kb.pearls.create(viewer().username, title)

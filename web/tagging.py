@@ -6,13 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kb.errors import BadRequest
+from kb.model import WHOLE_DOCUMENT, TagStatus
 
 from . import get_kb, library
 from .auth import require, safe_next, viewer
 from .params import int_arg
 
 bp = Blueprint("tagging", __name__)
-DECISIONS = {"confirm": "confirmed", "reject": "rejected"}
+DECISIONS = {"confirm": TagStatus.CONFIRMED, "reject": TagStatus.REJECTED}
 REVIEW_PAGE = 20
 
 
@@ -23,12 +24,12 @@ def decide(doc_id: str):  # noqa: ANN201
     decision = DECISIONS.get(form.get("decision", ""))
     if decision is None:
         raise BadRequest("decision 应为 confirm 或 reject")
-    ord_ = form.get("ord", "-1")
+    ord_ = form.get("ord", str(WHOLE_DOCUMENT))
     if not ord_.lstrip("-").isdigit():
         raise BadRequest("ord 必须是整数")
     kb = get_kb()
     mode = form.get("mode", "").strip()
-    kb.decide(doc_id, mode, decision, actor=viewer().username, section_ord=int(ord_))
+    kb.tags.decide(doc_id, mode, decision, actor=viewer().username, section_ord=int(ord_))
     library().store.update(kb)
     flash(f"已{'确认' if decision == 'confirmed' else '拒绝'}工作模式“{mode}”", "ok")
     fallback = url_for("pages.document", doc_id=doc_id) + "#modes"
@@ -39,6 +40,6 @@ def decide(doc_id: str):  # noqa: ANN201
 @require("editor")
 def review():  # noqa: ANN201
     page = int_arg(request.args, "page", 1)
-    total, items = get_kb().review_queue(limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
+    total, items = get_kb().tags.review_queue(limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
     pages = max(1, -(-total // REVIEW_PAGE))
     return render_template("tagging/review.html", items=items, total=total, page=page, pages=pages)
