@@ -34,7 +34,7 @@ from kb.normalize import normalize
 from kb.structure import fold_heading_only
 
 from .analysis import Analyzer
-from .schema import SCHEMA_VERSION, activate, make_schema
+from .schema import SCHEMA_VERSION, make_schema, register
 from .source import DocumentSource
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,7 @@ class IndexStore:
         self.root = Path(root)
         self.analyzer = analyzer
         self.parallel = parallel or Parallel()
+        register(analyzer)  # the index's fields find it by its fingerprint
         # What the index was built with: a change to either means a rebuild.
         self.fingerprint = f"{analyzer.fingerprint}:schema-{SCHEMA_VERSION}"
 
@@ -205,7 +206,6 @@ class IndexStore:
         current = self.current_dir()
         if current is None:
             raise IndexMissing("还没有检索索引：请先运行 `kb index`（或 `kb ingest` 导入文档）")
-        activate(self.analyzer)
         return whoosh_index.open_dir(str(current))
 
     def is_stale(self, source: DocumentSource) -> bool:
@@ -283,8 +283,7 @@ class IndexStore:
         new_dir = self.root / name
         new_dir.mkdir(parents=True)
         try:
-            activate(self.analyzer)
-            ix = whoosh_index.create_in(str(new_dir), make_schema())
+            ix = whoosh_index.create_in(str(new_dir), make_schema(self.analyzer))
             self._fill(ix, source, ids, progress)
             self._write_state(new_dir, source, rev)
             old = self.current_dir()

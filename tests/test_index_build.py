@@ -1,12 +1,19 @@
-"""Building the index: the parallel build against a single writer."""
+"""Building the index: the parallel build against a single writer, and indexes with different
+dictionaries side by side in one process (each finds its own analyzer by fingerprint)."""
 
 from __future__ import annotations
 
-from conftest import make_settings
+from pathlib import Path
 
+import pytest
+from conftest import make_settings
+from whoosh import index as whoosh_index
+
+from indexer.analysis import get_analyzer
 from indexer.doctable import DocTable
 from indexer.index import IndexStore, Parallel
 from indexer.library import Library
+from indexer.schema import make_schema, resolve
 from indexer.search import SearchService
 
 DOC = """---
@@ -93,3 +100,69 @@ def test_a_small_build_uses_one_writer_by_default(tmp_path):
     library.ingest([str(src)])
     assert library.store.parallel == Parallel()  # from 200 documents, one process per core
     assert check_layout(library.store) == 1
+
+
+@pytest.fixture
+def two_dictionaries(tmp_path):
+    """Two analyzers whose dictionaries differ in one word: 银发课堂 (else 银发 + 课堂)."""
+    default = make_settings(tmp_path / "a")
+    plain = get_analyzer(default)
+    extended = tmp_path / "dict.txt"
+    extended.write_text(Path(default.dictionary_file).read_text(encoding="utf-8") + "\n银发课堂 50000\n",
+                        encoding="utf-8")
+    other = get_analyzer(make_settings(tmp_path / "b", dictionary_file=str(extended)))
+    assert plain.terms("银发课堂") == ["银发", "课堂"] and other.terms("银发课堂") == ["银发课堂"]
+    assert plain.fingerprint != other.fingerprint
+    return plain, other
+
+
+def test_indexes_with_different_dictionaries_keep_their_own_analyzer(tmp_path, two_dictionaries):
+    plain, other = two_dictionaries
+    text = "社区开办银发课堂，老人们去银发课堂上课。"
+    indexes = {}
+    for name, analyzer in (("plain", plain), ("other", other)):
+        folder = tmp_path / name
+        folder.mkdir()
+        indexes[name] = whoosh_index.create_in(str(folder), make_schema(analyzer))
+    # writers of both indexes open at once, written in turn (no "active" analyzer to switch)
+    writers = {name: ix.writer() for name, ix in indexes.items()}
+    for i, name in enumerate(("plain", "other", "plain", "other")):
+        writers[name].add_document(uid=f"{name}-{i}", body=text)
+    for w in writers.values():
+        w.commit()
+    for name, ix in indexes.items():  # reopened: the schema comes back from the index, pickled
+        reopened = whoosh_index.open_dir(ix.storage.folder)
+        with reopened.writer() as w:
+            w.add_document(uid=f"{name}-again", body=text)
+        with reopened.searcher() as s:
+            words = {t.decode() for t in s.reader().lexicon("body")}
+            assert ("银发课堂" in words) == (name == "other"), name
+            assert {"银发", "课堂"} <= words  # words, or the dictionary words inside a word
+            assert s.doc_frequency("body", "银发课堂") == (3 if name == "other" else 0)
+
+
+@pytest.mark.usefixtures("two_dictionaries")
+def test_two_libraries_with_different_dictionaries_search_side_by_side(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "p1", "银发课堂开课", "一、做法\n社区开办银发课堂，老人们去银发课堂上课。")
+    write(src, "p2", "老人进课堂", "一、做法\n老人走进课堂，满头银发。")
+    libraries = [Library(make_settings(tmp_path / "one")),
+                 Library(make_settings(tmp_path / "two", dictionary_file=str(tmp_path / "dict.txt")))]
+    for library in libraries:
+        library.ingest([str(src)])
+    for library in libraries:  # each built and updated after the other existed
+        write(src, "p3", "又一篇", "一、做法\n银发课堂旁边开了书店。")
+        library.ingest([str(src)])
+    plain_hits = libraries[0].search.search('"银发课堂"', limit=10)
+    other_hits = libraries[1].search.search('"银发课堂"', limit=10)
+    assert {h["doc_id"] for h in plain_hits["hits"]} == {h["doc_id"] for h in other_hits["hits"]} == {"p1", "p3"}
+    with libraries[1].store.open().searcher() as s:
+        assert s.doc_frequency("body", "银发课堂") == 2
+    with libraries[0].store.open().searcher() as s:
+        assert s.doc_frequency("body", "银发课堂") == 0
+
+
+def test_an_unknown_fingerprint_is_named():
+    with pytest.raises(RuntimeError, match="0000deadbeef"):
+        resolve("0000deadbeef")
