@@ -30,10 +30,10 @@ from whoosh.multiproc import MpWriter
 from whoosh.writing import IndexWriter
 
 from kb.errors import IndexBusy, IndexMissing
-from kb.normalize import normalize
 from kb.structure import fold_heading_only
 
 from .analysis import Analyzer
+from .facets import FACETS
 from .schema import SCHEMA_VERSION, make_schema, register
 from .source import DocumentSource
 
@@ -61,15 +61,6 @@ def _write_atomic(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def region_terms(region: str | None) -> list[str]:
-    """``海州市/临江区/新华街道`` → every component and every leading path, folded."""
-    if not region:
-        return []
-    parts = [normalize(p) for p in region.split("/") if p]
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    return list(dict.fromkeys(parts + prefixes))
 
 
 @dataclass(frozen=True)
@@ -124,17 +115,9 @@ def entries(doc: Any) -> list[dict[str, object]]:
         "uid": doc["doc_id"], "kind": "doc", "doc_id": doc["doc_id"], "ord": -1,
         "title": doc["title"],
         "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
-        "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
-        "domain": ",".join(normalize(d) for d in doc["domain"]),
-        "region": ",".join(region_terms(doc["region"])),
     }
-    if doc["year"]:
-        document["year"] = doc["year"]
-    if doc["type"]:
-        document["type"] = normalize(doc["type"])
-    if doc["unit"]:
-        document["unit"] = normalize(doc["unit"])
-        document["unit_text"] = doc["unit"]
+    for facet in FACETS:  # read from the metadata, as the facet counts read it
+        document.update(facet.document(meta))
     document["chars"] = "\n".join([doc["title"], *(s["heading"] + "\n" + s["text"] for s in sections)])
     out = [document]
     for s in indexed:

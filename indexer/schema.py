@@ -23,6 +23,7 @@ from whoosh.analysis import Tokenizer
 from whoosh.system import _INT_SIZE, pack_uint
 
 from .analysis import Analyzer
+from .facets import FACETS
 
 TITLE_BOOST = 3.0
 SECTION_BOOST = 1.5
@@ -139,10 +140,14 @@ def _chars(fingerprint: str) -> fields.TEXT:
 
 
 def make_schema(analyzer: Analyzer) -> fields.Schema:
-    """Document entries carry the title and every filterable field; section entries only their
-    heading path and text (nothing else is indexed for them, to keep postings few). A document's
-    sections follow it directly in entry numbers, which is how a section finds its document."""
+    """Document entries carry the title and every facet's fields (:mod:`indexer.facets`);
+    section entries only their heading path and text (nothing else is indexed for them, to keep
+    postings few). A document's sections follow it directly in entry numbers, which is how a
+    section finds its document."""
     fp = register(analyzer)
+    facet_fields: dict[str, fields.FieldType] = {}
+    for facet in FACETS:
+        facet_fields.update(facet.kind.fields(facet.name, lambda: _text(fp, stored=False)))
     return fields.Schema(
         # Documents only: their id (also as a unique key) and "kind:doc", which lists them.
         uid=fields.ID(unique=True, stored=True),
@@ -155,12 +160,6 @@ def make_schema(analyzer: Analyzer) -> fields.Schema:
         section=_text(fp, SECTION_BOOST),  # sections: the heading path
         body=_text(fp),  # sections: the text; documents: stored only, for whole-document snippets
         chars=_chars(fp),  # documents: the characters of the title, the headings and the text
-        mode=fields.KEYWORD(commas=True),
-        domain=fields.KEYWORD(commas=True),
-        region=fields.KEYWORD(commas=True),
-        year=fields.NUMERIC(),
-        type=fields.ID(),
-        unit=fields.ID(),
-        unit_text=_text(fp, stored=False),
         meta=fields.COLUMN(columns.VarBytesColumn()),  # documents: JSON metadata
+        **facet_fields,  # documents
     )

@@ -27,11 +27,12 @@ from kb.errors import NotFound, QueryError
 from kb.normalize import normalize
 
 from .analysis import Analyzer
-from .doctable import FACETS, DocTable
+from .doctable import DocTable
+from .facets import facet
 from .highlight import mark, match_spans, snippet
 from .index import IndexStore
 from .postings import query_ids, term_ids
-from .query import FILTER_FIELDS, Clause, ParsedQuery, parse_query, year_range
+from .query import FILTER_FIELDS, Clause, ParsedQuery, parse_query
 from .ranking import (
     CHAR_WEIGHT,
     PART_WEIGHT,
@@ -127,28 +128,12 @@ class SearchService:
                 forms.append(terms)
         return forms
 
-    @staticmethod
-    def _seq(fieldname: str, terms: list[str], boost: float = 1.0) -> wq.Query:
-        if len(terms) == 1:
-            return wq.Term(fieldname, terms[0], boost=boost)
-        return wq.Phrase(fieldname, terms, boost=boost)
-
     def _filter_query(self, name: str, value: str, known_modes: list[str]) -> wq.Query:
-        if name == "year":
-            low, high = year_range(value)
-            return wq.NumericRange("year", low, high)
-        folded = normalize(value.strip())
-        if name == "mode" and known_modes and value.strip() not in known_modes:
-            raise QueryError(f"未知的工作模式 {value!r}；可用：{'、'.join(known_modes)}", fragment=value)
-        if name == "region":
-            return wq.Term("region", "/".join(p for p in folded.split("/") if p))
-        if name == "unit":
-            words = self.analyzer.terms(value)
-            alternatives = [wq.Term("unit", folded)]
-            if words:
-                alternatives.append(self._seq("unit_text", words))
-            return wq.Or(alternatives)
-        return wq.Term(name, folded)
+        """A filter value as a query (:mod:`indexer.facets`); a mode must be one the index knows."""
+        f = facet(name)
+        if f.choices:
+            f.check_known(value, known_modes)
+        return f.query(value, self.analyzer.terms)
 
     # ------------------------------------------------------- document sets
     def _entry_docs(self, table: DocTable, ids: np.ndarray) -> np.ndarray:
@@ -494,4 +479,4 @@ def _merge_filters(q: str, filters: dict[str, list[str]] | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-__all__ = ["FACETS", "SearchService"]
+__all__ = ["SearchService"]

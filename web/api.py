@@ -6,6 +6,7 @@ import io
 
 from flask import Blueprint, jsonify, request, send_file
 
+from indexer.facets import FACET_NAMES
 from kb.citation import cite
 from kb.errors import BadRequest
 from kb.pearls import can_view
@@ -22,7 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def search():  # noqa: ANN201
     p = search_params(request.args)
     if not p["q"] and not p["filters"]:
-        raise BadRequest("请提供检索词 q 或筛选条件（mode、domain、region、year、type、unit）")
+        raise BadRequest(f"请提供检索词 q 或筛选条件（{'、'.join(FACET_NAMES)}）")
     return jsonify(library().search.search(p["q"], filters=p["filters"], page=p["page"],
                                            limit=p["limit"], sort=p["sort"]))
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import click
 from tqdm import tqdm
 
+from indexer.facets import FACETS
 from indexer.library import Library
 from kb import __version__
 from kb.accounts import ROLE_LABELS, ROLES
@@ -59,6 +60,13 @@ def _plain(html: str) -> str:
     from html import unescape
 
     return unescape(_MARK.sub(lambda m: f"【{m.group(1)}】", html))
+
+
+def _filter_options(command: Callable) -> Callable:
+    """``--mode``, ``--domain``, … : one repeatable option per facet (:mod:`indexer.facets`)."""
+    for facet in reversed(FACETS):
+        command = click.option(f"--{facet.name}", facet.name, multiple=True, help=facet.help)(command)
+    return command
 
 
 def _echo_json(data: object) -> None:
@@ -144,25 +152,18 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 
 @main.command()
 @click.argument("query", required=False, default="")
-@click.option("--mode", multiple=True, help="按工作模式筛选（可重复）")
-@click.option("--domain", multiple=True, help="按领域筛选（可重复）")
-@click.option("--region", multiple=True, help="按地区筛选，如 临江区 或 海州市/临江区")
-@click.option("--year", multiple=True, help="按年份筛选，如 2021 或 2019..2021")
-@click.option("--type", "type_", multiple=True, help="按文档类型筛选，如 案例")
-@click.option("--unit", multiple=True, help="按发文单位筛选")
+@_filter_options
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="每页案例数")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="页码")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="排序：相关度或日期")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
 @click.pass_context
-def search(ctx: click.Context, query: str, mode: tuple[str, ...], domain: tuple[str, ...],
-           region: tuple[str, ...], year: tuple[str, ...], type_: tuple[str, ...], unit: tuple[str, ...],
-           limit: int, page: int, sort: str, as_json: bool) -> None:
+def search(ctx: click.Context, query: str, limit: int, page: int, sort: str, as_json: bool,
+           **filters: tuple[str, ...]) -> None:
     """检索。支持词语、"引号短语"、-排除、OR、字段筛选（mode: domain: region: year: type: unit: title:）。"""
-    filters = {"mode": list(mode), "domain": list(domain), "region": list(region), "year": list(year),
-               "type": list(type_), "unit": list(unit)}
-    result = _library(ctx).search.search(query, filters=filters, page=page, limit=limit, sort=sort)
+    result = _library(ctx).search.search(query, filters={name: list(v) for name, v in filters.items()},
+                                         page=page, limit=limit, sort=sort)
     if as_json:
         _echo_json(result)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from indexer.facets import labels
 from kb.citation import cite
 from kb.errors import NotFound, QueryError
 from kb.pearls import can_view
@@ -16,8 +17,7 @@ from .pearls import editable_strings
 
 bp = Blueprint("pages", __name__)
 
-FACET_LABELS = {"mode": "工作模式", "domain": "领域", "region": "地区", "year": "年份",
-                "type": "类型", "unit": "单位"}
+FACET_LABELS = labels()
 
 
 def _url_with(params: dict, name: str | None = None, value: str | None = None,
