@@ -10,8 +10,9 @@ import json
 import logging
 
 import numpy as np
+from whoosh.searching import Searcher
 
-from .facets import FACETS, Facet
+from .facets import FACETS, Facet, FacetCount
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,15 @@ class _Facet:
         self.owners = np.array(owners, dtype=np.int64)
         self.values = np.array(values, dtype=np.int64)
 
-    def counts(self, docs: np.ndarray) -> list[dict[str, object]]:
+    def counts(self, docs: np.ndarray) -> tuple[FacetCount, ...]:
         """The values the selected documents have, most frequent first."""
         if not len(self.values):
-            return []
+            return ()
         counted = np.bincount(self.values[docs[self.owners]], minlength=len(self.labels))
         pairs = [(self.labels[i], int(c)) for i in np.flatnonzero(counted) for c in (counted[i],)]
         order = self.facet.kind.order
         pairs.sort(key=lambda p: (-p[1], order(p[0])))
-        return [{"value": v, "count": c} for v, c in pairs]
+        return tuple(FacetCount(v, c) for v, c in pairs)
 
 
 class DocTable:
@@ -124,10 +125,15 @@ class DocTable:
         later = self.starts[self.starts > start]
         return range(start + 1, int(later[0]) if len(later) else self.entries)
 
+    def sections(self, s: Searcher, ord_: int) -> list[tuple[int, dict]]:
+        """(entry number, stored fields) of a document's live section entries, in order."""
+        reader = s.reader()
+        return [(n, s.stored_fields(n)) for n in self.entries_of(ord_) if not reader.is_deleted(n)]
+
     def by_date(self, docs: np.ndarray) -> list[int]:
         """The selected documents, newest first."""
         return self.date_order[docs[self.date_order]].tolist()
 
-    def facets(self, docs: np.ndarray) -> dict[str, list[dict[str, object]]]:
+    def facets(self, docs: np.ndarray) -> dict[str, tuple[FacetCount, ...]]:
         """Every facet's values over the selected documents."""
         return {f.facet.name: f.counts(docs) for f in self._facets}

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from werkzeug.datastructures import MultiDict
 
 from indexer.doctable import _Facet
-from indexer.facets import FACET_NAMES, FACETS, facet, labels
+from indexer.facets import FACET_NAMES, FACETS, FacetCount, facet, labels
 from indexer.index import doc_meta, entries
 from indexer.query import FIELD_ALIASES, parse_query
 from indexer.schema import make_schema
@@ -76,8 +76,7 @@ def test_what_a_document_is_counted_under():
 def test_year_buckets_most_frequent_then_newest():
     metas = [{"year": y} for y in (2019, 2021, 2020, 2021, 2019, 2018)]
     counts = _Facet(facet("year"), metas).counts(np.ones(len(metas), dtype=bool))
-    assert counts == [{"value": "2021", "count": 2}, {"value": "2019", "count": 2}, {"value": "2020", "count": 1},
-                      {"value": "2018", "count": 1}]
+    assert counts == (FacetCount("2021", 2), FacetCount("2019", 2), FacetCount("2020", 1), FacetCount("2018", 1))
 
 
 def test_kb_search_has_one_option_per_facet():
