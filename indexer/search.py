@@ -7,7 +7,8 @@ ordered (most units held first, then the score; or newest first); the page's doc
 :class:`~indexer.results.Hit` objects with their best sections and snippets
 (:class:`~indexer.results.HitMaker`); the facets are counted over every matching document
 (:mod:`indexer.doctable`); and a query whose words no document holds gets a 您是不是要找
-correction from the index's own vocabulary (:mod:`indexer.spelling`).
+correction from the index's own vocabulary (:mod:`indexer.spelling`). The result is data
+(:class:`~indexer.results.SearchResult`); its JSON form is ``to_dict()``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .index import IndexStore
 from .matching import Matches, match
 from .plan import QueryPlan, compile_query
 from .ranking import Postings, order
-from .results import PER_DOC, Hit, HitMaker, SearchResult
+from .results import PER_DOC, Hit, HitMaker, SearchResult, SimilarHit
 from .similar import similar
 from .spelling import Sounds, Vocabulary, suggest
 
@@ -99,8 +100,8 @@ class SearchService:
 
     # --------------------------------------------------------------- search
     def search(self, q: str, filters: dict[str, list[str]] | None = None, page: int = 1,
-               limit: int | None = None, sort: str = "relevance") -> dict[str, object]:
-        """Search documents and their sections; returns the JSON-ready result object."""
+               limit: int | None = None, sort: str = "relevance") -> SearchResult:
+        """Search documents and their sections."""
         started = time.perf_counter()
         plan = compile_query(q, self.analyzer, filters)
         limit = max(1, min(int(limit or self.page_size), MAX_LIMIT))
@@ -129,7 +130,7 @@ class SearchService:
             query=q, filters=plan.written_filters, total=found.total, total_all=total_all, page=page,
             pages=max(1, math.ceil(found.total / limit)), limit=limit, sort=sort, hits=tuple(hits),
             facets=table.facets(found.docs), suggestion=suggestion,
-            took_ms=round((time.perf_counter() - started) * 1000, 1)).to_dict()
+            took_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _suggest(self, s: Searcher, table: DocTable, plan: QueryPlan, found: Matches) -> str | None:
         """您是不是要找: the query with the words no document holds replaced by known ones, or None."""
@@ -144,10 +145,10 @@ class SearchService:
         return suggest(self._vocabulary(s, table), plan.query, chunks)
 
     # -------------------------------------------------------------- similar
-    def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[dict[str, object]]:
+    def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[SimilarHit]:
         """Practices from other documents that share the most distinctive words with this one."""
         s = self._searcher()
-        return [h.to_dict() for h in similar(s, self._doc_table(s), self.analyzer, doc_id, ord, limit)]
+        return similar(s, self._doc_table(s), self.analyzer, doc_id, ord, limit)
 
 
 __all__ = ["PER_DOC", "SearchResult", "SearchService"]

@@ -46,7 +46,7 @@ def results(service: SearchService) -> list[list[tuple[str, int | None, str]]]:
     out = []
     for q in QUERIES:
         result = service.search(q, limit=100)
-        out.append([(h["doc_id"], h["ord"], h["snippet"]) for h in result["hits"]] + [("total", result["total"], "")])
+        out.append([(h.doc_id, h.ord, h.snippet) for h in result.hits] + [("total", result.total, "")])
     return out
 
 
@@ -89,8 +89,8 @@ def test_parallel_build_equals_a_single_writer_build(tmp_path):
         single.update(kb)
     check_layout(parallel)
     assert results(by_parallel) == results(by_single)
-    assert "d05" not in {h["doc_id"] for h in by_parallel.search("社区", limit=100)["hits"]}
-    assert by_parallel.search("文化长廊 楼宇党建")["hits"][0]["doc_id"] == "d99"
+    assert "d05" not in {h.doc_id for h in by_parallel.search("社区", limit=100).hits}
+    assert by_parallel.search("文化长廊 楼宇党建").hits[0].doc_id == "d99"
 
 
 def test_a_small_build_uses_one_writer_by_default(tmp_path):
@@ -156,7 +156,7 @@ def test_two_libraries_with_different_dictionaries_search_side_by_side(tmp_path)
         library.ingest([str(src)])
     plain_hits = libraries[0].search.search('"银发课堂"', limit=10)
     other_hits = libraries[1].search.search('"银发课堂"', limit=10)
-    assert {h["doc_id"] for h in plain_hits["hits"]} == {h["doc_id"] for h in other_hits["hits"]} == {"p1", "p3"}
+    assert {h.doc_id for h in plain_hits.hits} == {h.doc_id for h in other_hits.hits} == {"p1", "p3"}
     with libraries[1].store.open().searcher() as s:
         assert s.doc_frequency("body", "银发课堂") == 2
     with libraries[0].store.open().searcher() as s:

@@ -14,7 +14,8 @@ MARK = re.compile(r"<mark>(.*?)</mark>")
 
 @pytest.fixture(scope="module")
 def search(sample_library):
-    return sample_library.search.search
+    """Search, with results in their JSON form (as ``kb search --json`` prints them)."""
+    return lambda *args, **kwargs: sample_library.search.search(*args, **kwargs).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +174,11 @@ def test_similar_practices_come_from_other_documents(sample_library, docs):
     doc = docs["hx-sample-009"]
     practice = next(s for s in doc["sections"] if s["is_practice"] and "会所文化" in s["heading"])
     similar = sample_library.search.similar("hx-sample-009", practice["ord"])
-    assert similar and all(h["doc_id"] != "hx-sample-009" for h in similar)
-    assert len({h["doc_id"] for h in similar}) == len(similar)
-    assert all(h["section"] for h in similar)
+    assert similar and all(h.doc_id != "hx-sample-009" for h in similar)
+    assert len({h.doc_id for h in similar}) == len(similar)
+    assert all(h.section for h in similar)
     # A practice about a clubhouse programme finds clubhouse practices in other cases.
-    clubhouse = [h for h in similar if "会所" in normalize(h["section"] + docs[h["doc_id"]]["body"])]
+    clubhouse = [h for h in similar if "会所" in normalize(h.section + docs[h.doc_id]["body"])]
     assert len(clubhouse) >= 2
 
 

@@ -59,7 +59,7 @@ def test_search_page_highlights_groups_and_facets(client):
 
 def test_opening_text_is_labelled_as_such(client, sample_library):
     result = sample_library.search.search("两新组织", limit=100)
-    openings = [h for h in result["hits"] if h["kind"] != "document" and not h["section"]]
+    openings = [h for h in result.hits if h.kind != "document" and not h.section]
     assert openings, "some hits should come from text before the first heading"
     html = get(client, "/search?q=两新组织&limit=100").get_data(as_text=True)
     assert "导语" in html
@@ -98,7 +98,7 @@ def test_missing_document(client):
 
 def test_api_search_matches_the_cli_shape(client, sample_library):
     data = get(client, "/api/search?q=会所文化&limit=5").get_json()
-    direct = sample_library.search.search("会所文化", limit=5)
+    direct = sample_library.search.search("会所文化", limit=5).to_dict()
     for key in ("query", "total", "hits", "facets"):
         assert data[key] == json.loads(json.dumps(direct[key]))
 

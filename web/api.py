@@ -24,8 +24,9 @@ def search():  # noqa: ANN201
     p = search_params(request.args)
     if not p["q"] and not p["filters"]:
         raise BadRequest(f"请提供检索词 q 或筛选条件（{'、'.join(FACET_NAMES)}）")
-    return jsonify(library().search.search(p["q"], filters=p["filters"], page=p["page"],
-                                           limit=p["limit"], sort=p["sort"]))
+    result = library().search.search(p["q"], filters=p["filters"], page=p["page"], limit=p["limit"],
+                                     sort=p["sort"])
+    return jsonify(result.to_dict())
 
 
 @bp.get("/documents/<doc_id>")
@@ -51,7 +52,8 @@ def similar(doc_id: str):  # noqa: ANN201
         raise BadRequest("ord 必须是整数")
     get_kb().document(doc_id)  # 404 for an unknown document
     hits = library().search.similar(doc_id, int(ord_) if ord_ is not None else None)
-    return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None, "similar": hits})
+    return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None,
+                    "similar": [h.to_dict() for h in hits]})
 
 
 @bp.get("/modes")

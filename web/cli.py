@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import click
 from tqdm import tqdm
@@ -16,8 +15,6 @@ from kb import __version__
 from kb.accounts import ROLE_LABELS, ROLES
 from kb.errors import KbError
 from kb.settings import SETTINGS, load_settings
-
-_MARK = re.compile(r"<mark>(.*?)</mark>")
 
 
 class KbGroup(click.Group):
@@ -55,11 +52,13 @@ def _progress(label: str, quiet: bool = False) -> tuple[Callable[[int], None], C
     return step, total, close
 
 
-def _plain(html: str) -> str:
-    """Snippet HTML → terminal text: marks become 【】, entities are unescaped."""
-    from html import unescape
-
-    return unescape(_MARK.sub(lambda m: f"【{m.group(1)}】", html))
+def _bracketed(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Terminal text with the matched spans in 【】."""
+    out, at = [], 0
+    for start, end in spans:
+        out += [text[at:start], "【", text[start:end], "】"]
+        at = end
+    return "".join(out) + text[at:]
 
 
 def _filter_options(command: Callable) -> Callable:
@@ -165,25 +164,25 @@ def search(ctx: click.Context, query: str, limit: int, page: int, sort: str, as_
     result = _library(ctx).search.search(query, filters={name: list(v) for name, v in filters.items()},
                                          page=page, limit=limit, sort=sort)
     if as_json:
-        _echo_json(result)
+        _echo_json(result.to_dict())
         return
-    click.echo(f"共 {result['total']} 个案例，其中 {result['total_all']} 篇包含全部检索词"
-               f"（第 {result['page']}/{result['pages']} 页，{result['took_ms']} 毫秒）")
-    if result.get("suggestion"):
-        click.echo(f"您是不是要找：{result['suggestion']}")
+    click.echo(f"共 {result.total} 个案例，其中 {result.total_all} 篇包含全部检索词"
+               f"（第 {result.page}/{result.pages} 页，{result.took_ms} 毫秒）")
+    if result.suggestion:
+        click.echo(f"您是不是要找：{result.suggestion}")
     last = None
-    for hit in result["hits"]:
-        if hit["doc_id"] != last:
-            last = hit["doc_id"]
-            facts = " · ".join(x for x in ("、".join(hit["modes"] or hit["suggested_modes"]),
-                                           hit["region"] or "", hit["date"] or "") if x)
-            click.echo(f"\n{hit['rank']}. {_plain(hit['title_html'])}  [{hit['doc_id']}]")
+    for hit in result.hits:
+        if hit.doc_id != last:
+            last = hit.doc_id
+            facts = " · ".join(x for x in ("、".join(hit.modes or hit.suggested_modes),
+                                           hit.region or "", hit.date or "") if x)
+            click.echo(f"\n{hit.rank}. {_bracketed(hit.title, hit.title_spans)}  [{hit.doc_id}]")
             if facts:
                 click.echo(f"   {facts}")
-        where = _plain(hit["section_html"]) if hit["section"] else (
-            "（全文）" if hit["kind"] == "document" else "（导语）")
+        where = _bracketed(hit.section, hit.section_spans) if hit.section else (
+            "（全文）" if hit.kind == "document" else "（导语）")
         click.echo(f"   ▸ {where}")
-        click.echo(f"     {_plain(hit['snippet'])}")
+        click.echo(f"     {_bracketed(hit.snippet, hit.snippet_spans)}")
 
 
 @main.command()

@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from indexer.facets import labels
+from indexer.results import Hit
 from kb.citation import cite
 from kb.errors import NotFound, QueryError
 from kb.pearls import can_view
@@ -59,9 +60,9 @@ def search():  # noqa: ANN201
     except QueryError as exc:
         return render_template("search.html", params=params, error=exc.message, result=None,
                                labels=FACET_LABELS, url_with=_url_with), 400
-    groups: list[list[dict]] = []
-    for hit in result["hits"]:
-        if groups and groups[-1][0]["doc_id"] == hit["doc_id"]:
+    groups: list[list[Hit]] = []
+    for hit in result.hits:
+        if groups and groups[-1][0].doc_id == hit.doc_id:
             groups[-1].append(hit)
         else:
             groups.append([hit])
