@@ -30,7 +30,7 @@ from .index import IndexStore
 from .matching import Matches, match
 from .plan import QueryPlan, compile_query
 from .ranking import Postings, order
-from .results import PER_DOC, Hit, HitMaker, SearchResult, SimilarHit
+from .results import Hit, HitMaker, SearchResult, SimilarHit
 from .similar import similar
 from .spelling import Sounds, Vocabulary, suggest
 
@@ -151,4 +151,4 @@ class SearchService:
         return similar(s, self._doc_table(s), self.analyzer, doc_id, ord, limit)
 
 
-__all__ = ["PER_DOC", "SearchResult", "SearchService"]
+__all__ = ["SearchResult", "SearchService"]
