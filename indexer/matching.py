@@ -61,8 +61,8 @@ def match(plan: QueryPlan, s: Searcher, table: DocTable, postings: Postings) -> 
     for f in plan.filters:
         if f.negated:
             docs &= ~found.filtered(f.query)
-    for clause in plan.exclusions:
-        docs &= ~found.excluded(clause)
+    for clause in plan.exclusions:  # the phrase, or every word (or a synonym) of it
+        docs &= ~found.clause(clause, parts=False)
     return Matches(docs, held, coordination(list(held), table.size), scores)
 
 
@@ -104,30 +104,22 @@ class _Finder:
             present |= every
         return present
 
-    def alternative(self, alternative: Alternative) -> np.ndarray:
-        """Documents holding a phrase, or every word of a plain clause."""
-        if isinstance(alternative, Phrase):
-            return self.words(alternative.words, alternative.fields)
-        present = self.table.live.copy()
-        for word in alternative:
-            present &= self.held(word)
-        return present
-
-    def unit(self, alternatives: tuple[Alternative, ...]) -> np.ndarray:
-        if len(alternatives) == 1:
-            return self.alternative(alternatives[0])
-        present = np.zeros(self.table.size, dtype=bool)
-        for alternative in alternatives:
-            present |= self.alternative(alternative)
-        return present
-
-    def excluded(self, clause: Alternative) -> np.ndarray:
-        """Documents holding an excluded clause: the phrase, or every word (or a synonym) of it."""
+    def clause(self, clause: Alternative, parts: bool = True) -> np.ndarray:
+        """Documents holding a phrase, or every word of a plain clause (itself or a synonym, or
+        with ``parts`` also all of its parts)."""
         if isinstance(clause, Phrase):
             return self.words(clause.words, clause.fields)
         present = self.table.live.copy()
         for word in clause:
-            present &= self.forms(word)
+            present &= self.held(word) if parts else self.forms(word)
+        return present
+
+    def unit(self, alternatives: tuple[Alternative, ...]) -> np.ndarray:
+        if len(alternatives) == 1:
+            return self.clause(alternatives[0])
+        present = np.zeros(self.table.size, dtype=bool)
+        for alternative in alternatives:
+            present |= self.clause(alternative)
         return present
 
     def filtered(self, q: wq.Query) -> np.ndarray:
