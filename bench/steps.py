@@ -191,7 +191,7 @@ def hongxian_search(args: dict) -> dict:
             started = time.perf_counter()
             result = library.search.search(item["q"])
             samples.append(time.perf_counter() - started)
-            totals[item["q"]] = result["total"]
+            totals[item["q"]] = result.total
     return {**_percentiles(samples), "peak_mb": _peak_mb(),
             "zero_hits": sum(1 for v in totals.values() if not v)}
 

@@ -10,24 +10,13 @@ import json
 import logging
 
 import numpy as np
+from whoosh.searching import Searcher
+
+from .facets import FACETS, Facet, FacetCount
 
 log = logging.getLogger(__name__)
 
-FACETS = ("mode", "domain", "region", "year", "type", "unit")
 B = 0.75  # BM25's length normalisation (indexer.ranking scores with it)
-
-
-def facet_values(field: str, meta: dict) -> list[str]:
-    """The values a document contributes to one facet."""
-    if field == "mode":
-        return list(dict.fromkeys(list(meta.get("modes", [])) + list(meta.get("suggested_modes", []))))
-    if field == "domain":
-        return list(dict.fromkeys(meta.get("domain") or []))
-    if field == "region":
-        region = meta.get("region")
-        return ["/".join(region.split("/")[:2])] if region else []
-    value = meta.get(field)
-    return [str(value)] if value else []
 
 
 def _owner(reader, docnum: int) -> str | None:  # noqa: ANN001
@@ -38,28 +27,27 @@ def _owner(reader, docnum: int) -> str | None:  # noqa: ANN001
 class _Facet:
     """One facet as (document, value) pairs in arrays."""
 
-    def __init__(self, name: str, metas: list[dict]) -> None:
-        self.name = name
+    def __init__(self, facet: Facet, metas: list[dict]) -> None:
+        self.facet = facet
         vocabulary: dict[str, int] = {}
         owners, values = [], []
         for ord_, meta in enumerate(metas):
-            for value in facet_values(name, meta):
+            for value in facet.shown(meta):
                 owners.append(ord_)
                 values.append(vocabulary.setdefault(value, len(vocabulary)))
         self.labels = list(vocabulary)
         self.owners = np.array(owners, dtype=np.int64)
         self.values = np.array(values, dtype=np.int64)
 
-    def counts(self, docs: np.ndarray) -> list[dict[str, object]]:
+    def counts(self, docs: np.ndarray) -> tuple[FacetCount, ...]:
+        """The values the selected documents have, most frequent first."""
         if not len(self.values):
-            return []
+            return ()
         counted = np.bincount(self.values[docs[self.owners]], minlength=len(self.labels))
         pairs = [(self.labels[i], int(c)) for i in np.flatnonzero(counted) for c in (counted[i],)]
-        if self.name == "year":
-            pairs.sort(key=lambda p: (-p[1], -int(p[0]) if p[0].isdigit() else 0))
-        else:
-            pairs.sort(key=lambda p: (-p[1], p[0]))
-        return [{"value": v, "count": c} for v, c in pairs]
+        order = self.facet.kind.order
+        pairs.sort(key=lambda p: (-p[1], order(p[0])))
+        return tuple(FacetCount(v, c) for v, c in pairs)
 
 
 class DocTable:
@@ -89,7 +77,7 @@ class DocTable:
         dates = [(m.get("date") or "", m["doc_id"]) for m in self.meta]
         self.date_order = np.array(sorted(range(self.size), key=lambda i: dates[i], reverse=True),
                                    dtype=np.int64)
-        self._facets = [_Facet(name, self.meta) for name in FACETS]
+        self._facets = [_Facet(facet, self.meta) for facet in FACETS]
         self._lengths()
 
     def _lengths(self) -> None:
@@ -137,9 +125,15 @@ class DocTable:
         later = self.starts[self.starts > start]
         return range(start + 1, int(later[0]) if len(later) else self.entries)
 
+    def sections(self, s: Searcher, ord_: int) -> list[tuple[int, dict]]:
+        """(entry number, stored fields) of a document's live section entries, in order."""
+        reader = s.reader()
+        return [(n, s.stored_fields(n)) for n in self.entries_of(ord_) if not reader.is_deleted(n)]
+
     def by_date(self, docs: np.ndarray) -> list[int]:
         """The selected documents, newest first."""
         return self.date_order[docs[self.date_order]].tolist()
 
-    def facets(self, docs: np.ndarray) -> dict[str, list[dict[str, object]]]:
-        return {f.name: f.counts(docs) for f in self._facets}
+    def facets(self, docs: np.ndarray) -> dict[str, tuple[FacetCount, ...]]:
+        """Every facet's values over the selected documents."""
+        return {f.facet.name: f.counts(docs) for f in self._facets}

@@ -113,7 +113,7 @@ def evaluate(settings: Settings, evalset: EvalSet, progress: ProgressFactory | N
                                                sort="relevance")
             except QueryError as exc:
                 raise EvalSetError(f"查询 {q.qid}（{q.query}）无法解析：{exc.message}") from None
-            ranked = first_per_document(hit["doc_id"] for hit in result["hits"])
+            ranked = first_per_document(hit.doc_id for hit in result.hits)
             per_query.append(score_query(q.qid, q.query, ranked, q.judgments))
         modes = None
         if evalset.labels is not None:

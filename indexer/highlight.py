@@ -1,4 +1,6 @@
-"""Highlighted snippets: exact character spans from the analyzer, cut at Chinese sentence ends.
+"""What to highlight: exact character spans from the analyzer, and snippets cut at Chinese
+sentence ends. Plain text and spans only; each front marks them its own way (the JSON's HTML
+is :func:`indexer.results.mark`).
 
 Spans come from the analyzer's own offsets (every occurrence of a repeated word is found at its
 own place) plus exact occurrences of phrases, so what is marked is what matched. No length limit
@@ -7,7 +9,10 @@ applies: the whole text is scanned.
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from kb.normalize import normalize
 from kb.suggest import sentences
@@ -15,9 +20,41 @@ from kb.suggest import sentences
 from .analysis import Analyzer
 
 SNIPPET_CHARS = 140
+Spans = tuple[tuple[int, int], ...]
 
 
-def match_spans(text: str, analyzer: Analyzer, terms: set[str], phrases: list[str]) -> list[tuple[int, int]]:
+class Excerpt(NamedTuple):
+    """A piece of text and the spans to mark in it (offsets into ``text``)."""
+
+    text: str
+    spans: Spans
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """What a query marks: word tokens (with synonyms), exact strings, and the parts of
+    compounds, which are marked only in a text that does not hold the compound itself (so
+    服务联盟 does not light up every 服务 of a text that has 服务联盟)."""
+
+    terms: frozenset[str] = frozenset()
+    phrases: tuple[str, ...] = ()
+    parts: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (compound, its parts)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.phrases)
+
+    def spans(self, text: str, analyzer: Analyzer) -> Spans:
+        """The spans to mark in ``text``."""
+        terms = self.terms
+        if self.parts:
+            folded = normalize(text)
+            missing = [p for word, parts in self.parts if word not in folded for p in parts]
+            terms = terms | set(missing) if missing else terms
+        return tuple(match_spans(text, analyzer, terms, self.phrases))
+
+
+def match_spans(text: str, analyzer: Analyzer, terms: AbstractSet[str],
+                phrases: Sequence[str]) -> list[tuple[int, int]]:
     """Merged (start, end) spans of ``terms`` (word tokens) and ``phrases`` (exact strings)."""
     spans = [(t.start, t.end) for t in analyzer.tokens(text) if t.text in terms] if terms else []
     if phrases:
@@ -56,29 +93,22 @@ def _sequences(words: list, sequence: list[str]) -> list[tuple[int, int]]:
     return out
 
 
-def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
-    """HTML of ``text[start:end]`` with the spans inside it wrapped in ``<mark>``."""
+def window(text: str, spans: Spans | list[tuple[int, int]], start: int = 0, end: int | None = None) -> Excerpt:
+    """``text[start:end]`` with the spans inside it, clipped to it."""
     end = len(text) if end is None else end
-    out, at = [], start
-    for s, e in spans:
-        if e <= start or s >= end:
-            continue
-        s, e = max(s, start), min(e, end)
-        out.append(escape(text[at:s]))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
-        at = e
-    out.append(escape(text[at:end]))
-    return "".join(out)
+    inside = tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end)
+    return Excerpt(text[start:end], inside)
 
 
-def snippet(text: str, spans: list[tuple[int, int]], size: int = SNIPPET_CHARS) -> str:
-    """The best passage of ``text`` (whole sentences where they fit), as HTML with ``<mark>``."""
+def snippet(text: str, spans: Spans | list[tuple[int, int]], size: int = SNIPPET_CHARS) -> Excerpt:
+    """The best passage of ``text`` (whole sentences where they fit), with its spans; "…" where
+    it leaves text out."""
     if not text:
-        return ""
+        return Excerpt("", ())
     bounds = sentences(text) or [(0, len(text))]
     if not spans:
         start, end = bounds[0][0], _extend(bounds, 0, size)
-        return _clip(text, [], start, end, size)
+        return _clip(text, (), start, end, size)
 
     def weight(bound: tuple[int, int]) -> tuple[int, int, int]:
         inside = [text[s:e] for s, e in spans if s >= bound[0] and e <= bound[1]]
@@ -101,11 +131,19 @@ def _extend(bounds: list[tuple[int, int]], first: int, size: int) -> int:
     return end
 
 
-def _clip(text: str, spans: list[tuple[int, int]], start: int, end: int, size: int) -> str:
+def _clip(text: str, spans: Spans | list[tuple[int, int]], start: int, end: int, size: int) -> Excerpt:
     if end - start > size:  # one very long sentence: a window around its first match
         first = next((s for s, e in spans if s >= start and e <= end), start)
         start = max(start, min(first - size // 4, end - size))
         end = start + size
     prefix = "…" if text[:start].strip() else ""
     suffix = "…" if end < len(text.rstrip()) else ""
-    return prefix + mark(text, spans, start, end).strip() + suffix
+    piece, inside = window(text, spans, start, end)
+    # white space at either end goes, but never a marked character
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    if inside:
+        lead, trail = min(lead, inside[0][0]), min(trail, len(piece) - inside[-1][1])
+    shift = len(prefix) - lead
+    return Excerpt(prefix + piece[lead:len(piece) - trail] + suffix,
+                   tuple((s + shift, e + shift) for s, e in inside))

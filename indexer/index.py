@@ -4,6 +4,8 @@
 live generation (Whoosh commits are atomic); a rebuild fills a new generation beside it and
 then replaces CURRENT in one ``os.replace``, so a reader sees either the old index or the new
 one, never half of one. A failed rebuild removes its folder and leaves the old index in place.
+The documents come from any :class:`indexer.source.DocumentSource` (the knowledge base is one);
+only :func:`doc_meta` and :func:`entries` read their fields.
 """
 
 from __future__ import annotations
@@ -18,20 +20,22 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.multiproc import MpWriter
+from whoosh.writing import IndexWriter
 
-from kb import KnowledgeBase
 from kb.errors import IndexBusy, IndexMissing
 from kb.model import WHOLE_DOCUMENT, Document
-from kb.normalize import normalize
 from kb.structure import fold_heading_only
 
 from .analysis import Analyzer
-from .schema import SCHEMA_VERSION, activate, make_schema
+from .facets import FACETS
+from .schema import SCHEMA_VERSION, make_schema, register
+from .source import DocumentSource
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +63,21 @@ def _write_atomic(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
-def region_terms(region: str | None) -> list[str]:
-    """``海州市/临江区/新华街道`` → every component and every leading path, folded."""
-    if not region:
-        return []
-    parts = [normalize(p) for p in region.split("/") if p]
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    return list(dict.fromkeys(parts + prefixes))
+@dataclass(frozen=True)
+class Parallel:
+    """When a rebuild writes with several worker processes, and how: from ``from_documents``
+    documents, with ``procs`` processes (0: one per core, at most ``MAX_PROCS``), each taking
+    batches of about ``batch_entries`` entries of whole documents and sorting its postings in
+    up to ``worker_mb`` of memory (beyond that Whoosh spills sorted runs to disk and merges
+    them, which costs more than the memory saves)."""
+
+    from_documents: int = PARALLEL_FROM
+    procs: int = 0
+    batch_entries: int = BATCH_ENTRIES
+    worker_mb: int = WORKER_MB
+
+    def processes(self) -> int:
+        return self.procs or min(os.cpu_count() or 1, MAX_PROCS)
 
 
 def doc_meta(doc: Document) -> dict[str, object]:
@@ -102,17 +114,9 @@ def entries(doc: Document) -> list[dict[str, object]]:
         "uid": doc.doc_id, "kind": "doc", "doc_id": doc.doc_id, "ord": WHOLE_DOCUMENT,
         "title": doc.title,
         "meta": json.dumps(meta, ensure_ascii=False).encode("utf-8"),
-        "mode": ",".join(normalize(m) for m in meta["modes"] + meta["suggested_modes"]),
-        "domain": ",".join(normalize(d) for d in doc.domains),
-        "region": ",".join(region_terms(doc.region)),
     }
-    if doc.year:
-        document["year"] = doc.year
-    if doc.type:
-        document["type"] = normalize(doc.type)
-    if doc.unit:
-        document["unit"] = normalize(doc.unit)
-        document["unit_text"] = doc.unit
+    for facet in FACETS:  # read from the metadata, as the facet counts read it
+        document.update(facet.document(meta))
     document["chars"] = "\n".join([doc.title, *(s.heading + "\n" + s.text for s in sections)])
     out = [document]
     for s in indexed:
@@ -136,12 +140,26 @@ def entry_numbers(reader, doc_ids: list[str]) -> list[int]:  # noqa: ANN001 - a 
     return out
 
 
+def add_together(writer: IndexWriter, document_entries: list[dict[str, object]]) -> None:
+    """Add one document's entries so that they stay together, in order, in one segment: all but
+    the last as a group, the last after it. A parallel writer hands its buffer to a worker only
+    when an entry is added outside a group (after adding it), so every batch ends with a whole
+    document; a single writer ignores groups."""
+    *head, last = document_entries
+    with writer.group():
+        for entry in head:
+            writer.add_document(**entry)
+    writer.add_document(**last)
+
+
 class IndexStore:
     """Build, update and open the Whoosh index under ``root``."""
 
-    def __init__(self, root: Path, analyzer: Analyzer) -> None:
+    def __init__(self, root: Path, analyzer: Analyzer, parallel: Parallel | None = None) -> None:
         self.root = Path(root)
         self.analyzer = analyzer
+        self.parallel = parallel or Parallel()
+        register(analyzer)  # the index's fields find it by its fingerprint
         # What the index was built with: a change to either means a rebuild.
         self.fingerprint = f"{analyzer.fingerprint}:schema-{SCHEMA_VERSION}"
 
@@ -170,13 +188,12 @@ class IndexStore:
         current = self.current_dir()
         if current is None:
             raise IndexMissing("还没有检索索引：请先运行 `kb index`（或 `kb ingest` 导入文档）")
-        activate(self.analyzer)
         return whoosh_index.open_dir(str(current))
 
-    def is_stale(self, kb: KnowledgeBase) -> bool:
+    def is_stale(self, source: DocumentSource) -> bool:
         state = self.state()
         return (not state or state.get("fingerprint") != self.fingerprint
-                or int(state.get("rev", -1)) < kb.documents.current_rev())
+                or int(state.get("rev", -1)) < source.current_rev())
 
     # ---------------------------------------------------------------- writing
     @contextmanager
@@ -198,17 +215,17 @@ class IndexStore:
         finally:
             os.close(fd)
 
-    def update(self, kb: KnowledgeBase, progress: Progress | None = None,
+    def update(self, source: DocumentSource, progress: Progress | None = None,
                total: Callable[[int], None] | None = None) -> dict[str, object]:
         """Bring the index up to date with the knowledge base (rebuilding when it must)."""
         with self.lock():
             state = self.state()
             if not state or state.get("fingerprint") != self.fingerprint:
                 reason = "no index" if not state else "analyzer changed"
-                return self._rebuild(kb, progress, total, reason=reason)
+                return self._rebuild(source, progress, total, reason=reason)
             started = time.perf_counter()
-            rev = kb.documents.current_rev()
-            changed, deleted = kb.documents.changes_since(int(state["rev"]))
+            rev = source.current_rev()
+            changed, deleted = source.changes_since(int(state["rev"]))
             if total:
                 total(len(changed))
             if changed or deleted:
@@ -218,7 +235,7 @@ class IndexStore:
                     with writer.searcher() as s:
                         for docnum in entry_numbers(s.reader(), [*deleted, *changed]):
                             writer.delete_document(docnum)
-                    for doc in kb.documents.many(changed):
+                    for doc in source.documents(changed):
                         for entry in entries(doc):
                             writer.add_document(**entry)
                         if progress:
@@ -227,31 +244,30 @@ class IndexStore:
                     writer.cancel()
                     raise
                 writer.commit()
-            self._write_state(self.current_dir(), kb, rev)
+            self._write_state(self.current_dir(), source, rev)
             return {"mode": "incremental", "indexed": len(changed), "deleted": len(deleted),
-                    "documents": kb.documents.count(), "seconds": round(time.perf_counter() - started, 3)}
+                    "documents": source.count(), "seconds": round(time.perf_counter() - started, 3)}
 
-    def rebuild(self, kb: KnowledgeBase, progress: Progress | None = None,
+    def rebuild(self, source: DocumentSource, progress: Progress | None = None,
                 total: Callable[[int], None] | None = None) -> dict[str, object]:
         """Build a fresh index beside the live one and swap it in atomically."""
         with self.lock():
-            return self._rebuild(kb, progress, total, reason="requested")
+            return self._rebuild(source, progress, total, reason="requested")
 
-    def _rebuild(self, kb: KnowledgeBase, progress: Progress | None,
+    def _rebuild(self, source: DocumentSource, progress: Progress | None,
                  total: Callable[[int], None] | None, reason: str) -> dict[str, object]:
         started = time.perf_counter()
-        rev = kb.documents.current_rev()
-        ids = kb.documents.all_ids()
+        rev = source.current_rev()
+        ids = source.all_ids()
         if total:
             total(len(ids))
         name = "gen-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         new_dir = self.root / name
         new_dir.mkdir(parents=True)
         try:
-            activate(self.analyzer)
-            ix = whoosh_index.create_in(str(new_dir), make_schema())
-            self._fill(ix, kb, ids, progress)
-            self._write_state(new_dir, kb, rev)
+            ix = whoosh_index.create_in(str(new_dir), make_schema(self.analyzer))
+            self._fill(ix, source, ids, progress)
+            self._write_state(new_dir, source, rev)
             old = self.current_dir()
             _write_atomic(self.root / CURRENT, name)
         except BaseException:
@@ -264,29 +280,20 @@ class IndexStore:
         return {"mode": "rebuild", "reason": reason, "indexed": len(ids), "deleted": 0,
                 "documents": len(ids), "seconds": round(time.perf_counter() - started, 3)}
 
-    def _fill(self, ix: whoosh_index.Index, kb: KnowledgeBase, ids: list[str],
+    def _fill(self, ix: whoosh_index.Index, source: DocumentSource, ids: list[str],
               progress: Progress | None) -> None:
-        """Write every document; large builds use one worker process per core, each writing its
-        own segment of whole documents (the analyzer is loaded before the workers fork)."""
-        procs = min(os.cpu_count() or 1, MAX_PROCS)
-        if procs > 1 and len(ids) >= PARALLEL_FROM:
-            # Each worker sorts its postings in memory up to WORKER_MB; beyond that Whoosh spills
-            # sorted runs to disk and merges them, which costs more than the memory saves.
-            writer = MpWriter(ix, procs=procs, batchsize=BATCH_ENTRIES, multisegment=True,
-                              subargs={"limitmb": WORKER_MB})
+        """Write every document; large builds use several worker processes (:class:`Parallel`),
+        each writing its own segment of whole documents (forked after the analyzer is loaded)."""
+        procs = self.parallel.processes()
+        writer: IndexWriter
+        if procs > 1 and len(ids) >= self.parallel.from_documents:
+            writer = MpWriter(ix, procs=procs, batchsize=self.parallel.batch_entries, multisegment=True,
+                              subargs={"limitmb": self.parallel.worker_mb})
         else:
             writer = ix.writer(limitmb=256)
         try:
-            for doc in kb.documents.many(ids):
-                docs_entries = entries(doc)
-                if isinstance(writer, MpWriter):
-                    writer.start_group()  # a document and its sections stay in one batch
-                for entry in docs_entries:
-                    writer.add_document(**entry)
-                if isinstance(writer, MpWriter):
-                    writer.end_group()
-                    if len(writer.docbuffer) >= BATCH_ENTRIES:
-                        writer._enqueue()
+            for doc in source.documents(ids):
+                add_together(writer, entries(doc))
                 if progress:
                     progress(1)
         except BaseException:
@@ -294,8 +301,8 @@ class IndexStore:
             raise
         writer.commit()
 
-    def _write_state(self, gen_dir: Path | None, kb: KnowledgeBase, rev: int) -> None:
+    def _write_state(self, gen_dir: Path | None, source: DocumentSource, rev: int) -> None:
         assert gen_dir is not None
         state = {"rev": rev, "fingerprint": self.fingerprint,
-                 "modes": kb.modes.taxonomy().names(), "updated_at": datetime.now(UTC).isoformat()}
+                 "modes": source.taxonomy().names(), "updated_at": datetime.now(UTC).isoformat()}
         _write_atomic(gen_dir / STATE, json.dumps(state, ensure_ascii=False))

@@ -11,6 +11,7 @@ from kb.settings import Settings, load_settings
 from .analysis import Analyzer, get_analyzer
 from .index import IndexStore
 from .search import SearchService
+from .source import KnowledgeBaseSource
 
 Progress = Callable[[int], None]
 Total = Callable[[int], None]
@@ -53,15 +54,15 @@ class Library:
         """Import files and (by default) bring the index up to date."""
         with self.kb() as kb:
             report = kb.imports.ingest(paths, progress=progress, total=total)
-            summary = self.store.update(kb) if index else None
+            summary = self.store.update(KnowledgeBaseSource(kb)) if index else None
         return report, summary
 
     def update_index(self, rebuild: bool = False, progress: Progress | None = None,
                      total: Total | None = None) -> dict[str, object]:
         with self.kb() as kb:
             if rebuild:
-                return self.store.rebuild(kb, progress=progress, total=total)
-            return self.store.update(kb, progress=progress, total=total)
+                return self.store.rebuild(KnowledgeBaseSource(kb), progress=progress, total=total)
+            return self.store.update(KnowledgeBaseSource(kb), progress=progress, total=total)
 
     def bootstrap(self, progress_factory: Callable[[str], tuple[Progress, Total, Callable[[], None]]] | None = None
                   ) -> dict[str, object]:
@@ -73,8 +74,8 @@ class Library:
                 step, total, close = progress_factory("导入示例语料") if progress_factory else (None, None, lambda: None)
                 done["ingest"] = kb.imports.ingest([str(corpus)], progress=step, total=total).counts()
                 close()
-            if self.store.is_stale(kb):
+            if self.store.is_stale(KnowledgeBaseSource(kb)):
                 step, total, close = progress_factory("建立索引") if progress_factory else (None, None, lambda: None)
-                done["index"] = self.store.update(kb, progress=step, total=total)
+                done["index"] = self.store.update(KnowledgeBaseSource(kb), progress=step, total=total)
                 close()
         return done

@@ -6,8 +6,9 @@ Best match: a document matches when it holds any of the words, and documents hol
 come first, then those holding most of them. ``+`` before a clause requires it; ``OR`` (or ``|``)
 between two clauses makes them one alternative; ``-`` before a clause excludes documents that
 contain it. Filters take ``field:value`` or
-``field:"value with spaces"``; field names have Chinese aliases (模式 领域 地区 年份 类型 单位 标题).
-Errors name the offending part and the valid choices.
+``field:"value with spaces"``; field names have Chinese aliases (模式 领域 地区 年份 类型 单位 标题;
+the facets' are declared in :mod:`indexer.facets`). Errors name the offending part and the
+valid choices.
 """
 
 from __future__ import annotations
@@ -17,20 +18,13 @@ from dataclasses import dataclass, field
 
 from kb.errors import QueryError
 
-FILTER_FIELDS = ("mode", "domain", "region", "year", "type", "unit")
-FIELD_ALIASES = {
-    "mode": "mode", "模式": "mode", "工作模式": "mode",
-    "domain": "domain", "领域": "domain",
-    "region": "region", "地区": "region", "区域": "region",
-    "year": "year", "年份": "year", "年": "year",
-    "type": "type", "类型": "type",
-    "unit": "unit", "单位": "unit",
-    "title": "title", "标题": "title",
-}
+from .facets import FACET_NAMES, aliases, facet
+
+FILTER_FIELDS = FACET_NAMES
+FIELD_ALIASES = {**aliases(), "title": "title", "标题": "title"}  # the facets, and the title
 MAX_LENGTH = 256
 MAX_CLAUSES = 32
 _QUOTES = {'"': '"', "“": "”", "「": "」", "＂": "＂", "”": "”"}
-_YEAR = re.compile(r"^(\d{4})(?:(?:\.\.|-|–|~|～)(\d{4})?)?$")
 
 
 @dataclass
@@ -137,8 +131,7 @@ def parse_query(text: str) -> ParsedQuery:
                     raise QueryError("OR 不能连接筛选条件", fragment=value)
                 if negated:
                     name = "-" + name
-                if name.lstrip("-") == "year":
-                    _check_year(value)
+                facet(name.lstrip("-")).kind.check(value)
                 parsed.filters.setdefault(name, []).append(value)
                 continue
         else:
@@ -163,17 +156,3 @@ def parse_query(text: str) -> ParsedQuery:
             raise QueryError("只有排除条件：请至少给出一个检索词或筛选条件")
         raise QueryError("请输入检索词")
     return parsed
-
-
-def _check_year(value: str) -> tuple[int, int]:
-    m = _YEAR.match(value.strip())
-    if not m:
-        raise QueryError(f"年份应写作 2021 或 2019..2021：{value!r}", fragment=value)
-    low = int(m.group(1))
-    high = int(m.group(2)) if m.group(2) else (9999 if re.search(r"\.\.|[-–~～]$", value) else low)
-    if high < low:
-        raise QueryError(f"年份范围颠倒：{value!r}", fragment=value)
-    return low, high
-
-
-year_range = _check_year

@@ -32,23 +32,28 @@ CHAR_WEIGHT = 0.5
 WORD_FIELDS = ("title", "section", "body")
 
 
+WordKey = tuple[tuple[str, ...], str]  # (the fields a word is looked for in, the word)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What a query scores with: each (fields, word) and each character with its weight, in the
+    order the query gives them; the words of quoted phrases (``exact``) rank, but a document
+    holding them apart does not match."""
+
+    words: tuple[tuple[WordKey, float], ...] = ()
+    chars: tuple[tuple[str, float], ...] = ()
+    exact: frozenset[WordKey] = frozenset()
+
+
 @dataclass
-class Unit:
-    """One thing the query asks for, and the documents that hold it."""
+class WeightsBuilder:
+    """Collects :class:`Weights` while a query is compiled: the highest weight of a word wins,
+    and a word is exact only when every clause that gives it is a quoted phrase."""
 
-    label: str
-    present: np.ndarray
-    required: bool = False
-
-
-@dataclass
-class Terms:
-    """What a query scores with: (fields, word) and character weights (the highest weight wins)."""
-
-    words: dict[tuple[tuple[str, ...], str], float] = field(default_factory=dict)
+    words: dict[WordKey, float] = field(default_factory=dict)
     chars: dict[str, float] = field(default_factory=dict)
-    # words of quoted phrases: they rank, but a document holding them apart does not match
-    exact: set[tuple[tuple[str, ...], str]] = field(default_factory=set)
+    exact: set[WordKey] = field(default_factory=set)
 
     def add_word(self, fields: tuple[str, ...], term: str, weight: float, exact: bool = False) -> None:
         key = (fields, term)
@@ -60,6 +65,9 @@ class Terms:
 
     def add_char(self, ch: str, weight: float) -> None:
         self.chars[ch] = max(weight, self.chars.get(ch, 0.0))
+
+    def build(self) -> Weights:
+        return Weights(tuple(self.words.items()), tuple(self.chars.items()), frozenset(self.exact))
 
 
 class Postings:
@@ -136,21 +144,21 @@ def saturate(tf: np.ndarray, weight: float) -> np.ndarray:
     return weight * tf * (K1 + 1) / (tf + K1)
 
 
-def score(postings: Postings, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
+def score(postings: Postings, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
     """BM25F over documents: every word and character of the query, each with its weight; and
     the documents that share a word, a synonym or a part with the query (phrase words and
     characters rank, but do not make a document match)."""
     n = postings.table.size
     total = np.zeros(n, dtype=np.float64)
     shares = np.zeros(n, dtype=bool)
-    for (fields, term), weight in terms.words.items():
+    for (fields, term), weight in weights.words:
         term_idf = postings.word_idf(fields, term)
         if term_idf:
             tf = postings.word_tf(fields, term)
             total += term_idf * saturate(tf, weight)
-            if (fields, term) not in terms.exact:
+            if (fields, term) not in weights.exact:
                 shares |= tf > 0
-    for ch, weight in terms.chars.items():
+    for ch, weight in weights.chars:
         tf = postings.char_tf(ch)
         df = int(np.count_nonzero(tf))
         if df:
@@ -158,11 +166,11 @@ def score(postings: Postings, terms: Terms) -> tuple[np.ndarray, np.ndarray]:
     return total, shares
 
 
-def coordination(units: list[Unit], size: int) -> np.ndarray:
-    """How many units each document holds."""
+def coordination(held: list[np.ndarray], size: int) -> np.ndarray:
+    """How many units each document holds (``held``: each unit's documents)."""
     level = np.zeros(size, dtype=np.int64)
-    for unit in units:
-        level += unit.present
+    for present in held:
+        level += present
     return level
 
 
@@ -175,7 +183,7 @@ def order(docs: np.ndarray, level: np.ndarray, scores: np.ndarray, id_rank: np.n
     return chosen[keys].tolist()
 
 
-def section_scores(postings: Postings, terms: Terms, entries: range,
+def section_scores(postings: Postings, weights: Weights, entries: range,
                    lengths: dict[int, int]) -> dict[int, float]:
     """BM25 of the section entries of one document (heading ×1.5), for choosing its snippets
     (words only: characters are counted per document)."""
@@ -183,7 +191,7 @@ def section_scores(postings: Postings, terms: Terms, entries: range,
         return {}
     avg = postings.table.avg_section_length
     out: dict[int, float] = {}
-    for (fields, term), weight in terms.words.items():
+    for (fields, term), weight in weights.words:
         term_idf = postings.word_idf(fields, term)
         if not term_idf:
             continue

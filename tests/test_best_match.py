@@ -30,7 +30,8 @@ def realtext(tmp_path_factory) -> Library:
 
 @pytest.fixture(scope="module")
 def search(realtext):
-    return realtext.search.search
+    """Search, with results in their JSON form (as ``kb search --json`` prints them)."""
+    return lambda *args, **kwargs: realtext.search.search(*args, **kwargs).to_dict()
 
 
 def doc_ids(result):
@@ -190,8 +191,8 @@ def test_punctuation_beside_a_filter_is_not_an_error(search):
 def test_an_empty_index_answers_with_nothing(tmp_path):
     library = Library(make_settings(tmp_path / "data"))
     library.update_index()
-    assert library.search.search("学会")["total"] == 0
-    assert library.search.search("type:案例")["total"] == 0
+    assert library.search.search("学会").total == 0
+    assert library.search.search("type:案例").total == 0
 
 
 def test_suggestions_come_from_live_documents_only(tmp_path):
@@ -199,8 +200,8 @@ def test_suggestions_come_from_live_documents_only(tmp_path):
     one = tmp_path / "x001.md"
     one.write_text("---\nid: x001\ntitle: 小区来了新邻居\n---\n\n社区里来了一只熊猫，孩子们都去看。\n", encoding="utf-8")
     library.ingest([str(one)] + SAMPLES[:2])
-    assert library.search.search("雄猫")["suggestion"] == "熊猫"
+    assert library.search.search("雄猫").suggestion == "熊猫"
     one.write_text("---\nid: x001\ntitle: 小区来了新邻居\n---\n\n社区里来了一只老虎，孩子们都去看。\n", encoding="utf-8")
     library.ingest([str(one)])
-    assert library.search.search("熊猫")["total"] == 0
-    assert library.search.search("雄猫")["suggestion"] is None
+    assert library.search.search("熊猫").total == 0
+    assert library.search.search("雄猫").suggestion is None

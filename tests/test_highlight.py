@@ -1,4 +1,5 @@
-"""Highlighting: exact match spans, HTML-safe marking and sentence-aware snippets."""
+"""Highlighting: exact match spans, sentence-aware snippets (plain text and spans), and the
+HTML-safe marking of the JSON form."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ import re
 
 import pytest
 
-from indexer.highlight import SNIPPET_CHARS, mark, match_spans, snippet
+from indexer.highlight import SNIPPET_CHARS, Excerpt, match_spans, window
+from indexer.highlight import snippet as excerpt
+from indexer.results import mark
 
 SENTENCE_ENDS = "。！？；"
+
+
+def snippet(text: str, spans, size: int = SNIPPET_CHARS) -> str:
+    """The snippet as the JSON gives it: HTML with <mark>."""
+    return mark(*excerpt(text, spans, size))
 
 
 def _plain(fragment: str) -> str:
@@ -117,9 +125,10 @@ def test_mark_escapes_inside_the_mark():
 
 
 def test_mark_clips_spans_to_the_window():
-    assert mark("推进党建引领工作", [(2, 6)], 4, 8) == "<mark>引领</mark>工作"
-    assert mark("推进党建引领工作", [(2, 6)], 0, 3) == "推进<mark>党</mark>"
-    assert mark("推进党建引领工作", [(0, 2)], 4, 8) == "引领工作"
+    assert mark(*window("推进党建引领工作", [(2, 6)], 4, 8)) == "<mark>引领</mark>工作"
+    assert mark(*window("推进党建引领工作", [(2, 6)], 0, 3)) == "推进<mark>党</mark>"
+    assert mark(*window("推进党建引领工作", [(0, 2)], 4, 8)) == "引领工作"
+    assert window("推进党建引领工作", [(2, 6)], 4, 8) == Excerpt("引领工作", ((0, 2),))
 
 
 # --- snippet -------------------------------------------------------------------------------------
@@ -281,6 +290,23 @@ def test_snippet_without_matches_of_one_long_sentence():
 
 def test_snippet_of_empty_text():
     assert snippet("", []) == ""
+    assert excerpt("", []) == Excerpt("", ())
+
+
+def test_snippet_is_plain_text_with_spans_into_it(analyzer):
+    text = "".join(_numbered_sentences(10)) + "这里讲<党建>引领 & 服务联盟。" + "".join(_numbered_sentences(10))
+    piece, spans = excerpt(text, match_spans(text, analyzer, {"党建", "服务联盟"}, []), size=40)
+    assert piece.startswith("…") and piece.endswith("…")
+    assert "<mark>" not in piece and "&amp;" not in piece  # plain text: the fronts mark it
+    assert [piece[s:e] for s, e in spans] == ["党建", "服务联盟"]
+    assert piece.strip("…") in text
+
+
+def test_snippet_trims_white_space_but_never_a_marked_character(analyzer):
+    text = "\u3000\u3000党建引领。"
+    assert excerpt(text, [(2, 6)]) == Excerpt("党建引领。", ((0, 4),))
+    assert excerpt("  党建  ", [(2, 4)]) == Excerpt("党建", ((0, 2),))
+    assert excerpt("  ", []) == Excerpt("", ())
 
 
 def test_snippet_escapes_html(analyzer):

@@ -28,7 +28,7 @@ def add(path, doc_id, title, text):
 
 
 def hits(library, q):
-    return [h["doc_id"] for h in library.search.search(q)["hits"]]
+    return [h.doc_id for h in library.search.search(q).hits]
 
 
 def test_search_before_any_index_says_so(library):
@@ -163,13 +163,13 @@ def test_a_tag_decision_reaches_filters_and_facets(library, tmp_path):
     add(src, "b", "乙", "社区开展议事。")
     library.ingest([str(src)])
     before = library.search.search("社区")
-    assert {f["value"] for f in before["facets"]["mode"]} == {"文化嵌入型"}
+    assert {f.value for f in before.facets["mode"]} == {"文化嵌入型"}
     with library.kb() as kb:
         kb.tags.decide("b", "枢纽中介型", "confirmed", actor="editor")
     library.update_index()
     after = library.search.search("社区", filters={"mode": ["枢纽中介型"]})
-    assert [h["doc_id"] for h in after["hits"]] == ["b"]
-    assert {f["value"]: f["count"] for f in after["facets"]["mode"]} == {"枢纽中介型": 1, "文化嵌入型": 1}
+    assert [h.doc_id for h in after.hits] == ["b"]
+    assert {f.value: f.count for f in after.facets["mode"]} == {"枢纽中介型": 1, "文化嵌入型": 1}
 
 
 def test_entry_order_survives_incremental_updates(library, tmp_path):
@@ -197,5 +197,5 @@ def test_entry_order_survives_incremental_updates(library, tmp_path):
             fields = reader.stored_fields(n)
             owner = fields.get("doc_id") or fields.get("owner")
             assert table.ids[table.entry_doc[n]] == owner
-    assert sorted(h["doc_id"] for h in library.search.search("社区", limit=100)["hits"]) == [
+    assert sorted(h.doc_id for h in library.search.search("社区", limit=100).hits) == [
         "d0", "d1", "d2", "d3", "d5"]

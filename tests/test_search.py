@@ -208,7 +208,8 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def search(built):
-    return built.library.search.search
+    """Search, with results in their JSON form (as ``kb search --json`` prints them)."""
+    return lambda *args, **kwargs: built.library.search.search(*args, **kwargs).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -376,13 +377,13 @@ def test_similar_practices_come_from_other_documents(built, docs):
     doc = docs[CLUB.id]
     practice = next(s for s in doc["sections"] if s["is_practice"] and "会所文化" in s["heading"])
     similar = built.library.search.similar(CLUB.id, practice["ord"])
-    assert similar and all(h["doc_id"] != CLUB.id for h in similar)
-    assert len({h["doc_id"] for h in similar}) == len(similar)
-    assert all(isinstance(h["ord"], int) for h in similar)  # sections, not whole documents
+    assert similar and all(h.doc_id != CLUB.id for h in similar)
+    assert len({h.doc_id for h in similar}) == len(similar)
+    assert all(isinstance(h.ord, int) for h in similar)  # sections, not whole documents
     # A practice about a clubhouse programme finds clubhouse practices in other cases.
-    clubhouse = [h for h in similar if "会所" in normalize(h["section"] + docs[h["doc_id"]]["body"])]
+    clubhouse = [h for h in similar if "会所" in normalize(h.section + docs[h.doc_id]["body"])]
     assert len(clubhouse) >= 2
-    assert {h["doc_id"] for h in similar[:2]} == {SALON.id, ELDERS.id}  # the other clubhouses first
+    assert {h.doc_id for h in similar[:2]} == {SALON.id, ELDERS.id}  # the other clubhouses first
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
@@ -392,7 +393,7 @@ def test_similar_practices_are_practices(built, docs):
     practice = next(s for s in docs[CLUB.id]["sections"] if s["is_practice"] and "会所文化" in s["heading"])
     similar = built.library.search.similar(CLUB.id, practice["ord"])
     is_practice = {(d, s["ord"]): s["is_practice"] for d, doc in docs.items() for s in doc["sections"]}
-    assert similar and all(is_practice[h["doc_id"], h["ord"]] for h in similar)
+    assert similar and all(is_practice[h.doc_id, h.ord] for h in similar)
 
 
 def marked_spans(html: str) -> tuple[str, list[tuple[int, int]]]:

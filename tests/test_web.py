@@ -67,9 +67,9 @@ def test_search_page_highlights_groups_and_facets(client):
 
 def test_opening_text_is_labelled_as_such(client, built):
     result = built.library.search.search("两新组织", limit=100)
-    openings = [h for h in result["hits"] if h["kind"] != "document" and not h["section"]]
+    openings = [h for h in result.hits if h.kind != "document" and not h.section]
     assert openings, "some hits should come from text before the first heading"
-    assert LINKAGE.id in [h["doc_id"] for h in openings]  # it writes the word only there
+    assert LINKAGE.id in [h.doc_id for h in openings]  # it writes the word only there
     html = get(client, "/search?q=两新组织&limit=100").get_data(as_text=True)
     assert "导语" in html
 
@@ -107,7 +107,7 @@ def test_missing_document(client):
 
 def test_api_search_matches_the_cli_shape(client, built):
     data = get(client, "/api/search?q=会所文化&limit=5").get_json()
-    direct = built.library.search.search("会所文化", limit=5)
+    direct = built.library.search.search("会所文化", limit=5).to_dict()
     assert direct["total"] == 2
     for key in ("query", "total", "hits", "facets"):
         assert data[key] == json.loads(json.dumps(direct[key]))

@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from indexer.source import KnowledgeBaseSource
 from kb.accounts import ROLE_LABELS, ROLES
 from kb.errors import BadRequest
 from kb.ingest import IngestItem, IngestReport
@@ -48,7 +49,7 @@ def import_files():  # noqa: ANN201
         item = kb.imports.ingest_bytes(upload.read(), PurePosixPath("upload") / name, seen=seen)
         item.path = name
         report.items.append(item)
-    summary = library().store.update(kb)
+    summary = library().store.update(KnowledgeBaseSource(kb))
     return render_template("admin/import.html", report=report, index=summary)
 
 

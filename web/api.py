@@ -6,6 +6,7 @@ import io
 
 from flask import Blueprint, jsonify, request, send_file
 
+from indexer.facets import FACET_NAMES
 from kb.citation import cite
 from kb.errors import BadRequest
 from kb.pearls import can_view, to_dict
@@ -22,9 +23,10 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def search():  # noqa: ANN201
     p = search_params(request.args)
     if not p["q"] and not p["filters"]:
-        raise BadRequest("请提供检索词 q 或筛选条件（mode、domain、region、year、type、unit）")
-    return jsonify(library().search.search(p["q"], filters=p["filters"], page=p["page"],
-                                           limit=p["limit"], sort=p["sort"]))
+        raise BadRequest(f"请提供检索词 q 或筛选条件（{'、'.join(FACET_NAMES)}）")
+    result = library().search.search(p["q"], filters=p["filters"], page=p["page"], limit=p["limit"],
+                                     sort=p["sort"])
+    return jsonify(result.to_dict())
 
 
 @bp.get("/documents/<doc_id>")
@@ -50,7 +52,8 @@ def similar(doc_id: str):  # noqa: ANN201
         raise BadRequest("ord 必须是整数")
     get_kb().documents.get(doc_id)  # 404 for an unknown document
     hits = library().search.similar(doc_id, int(ord_) if ord_ is not None else None)
-    return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None, "similar": hits})
+    return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None,
+                    "similar": [h.to_dict() for h in hits]})
 
 
 @bp.get("/modes")

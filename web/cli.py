@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import click
 from tqdm import tqdm
 
+from indexer.facets import FACETS
 from indexer.library import Library
 from kb import __version__
 from kb.accounts import ROLE_LABELS, ROLES
 from kb.errors import KbError
 from kb.settings import SETTINGS, load_settings
-
-_MARK = re.compile(r"<mark>(.*?)</mark>")
 
 
 class KbGroup(click.Group):
@@ -54,11 +52,20 @@ def _progress(label: str, quiet: bool = False) -> tuple[Callable[[int], None], C
     return step, total, close
 
 
-def _plain(html: str) -> str:
-    """Snippet HTML → terminal text: marks become 【】, entities are unescaped."""
-    from html import unescape
+def _bracketed(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Terminal text with the matched spans in 【】."""
+    out, at = [], 0
+    for start, end in spans:
+        out += [text[at:start], "【", text[start:end], "】"]
+        at = end
+    return "".join(out) + text[at:]
 
-    return unescape(_MARK.sub(lambda m: f"【{m.group(1)}】", html))
+
+def _filter_options(command: Callable) -> Callable:
+    """``--mode``, ``--domain``, … : one repeatable option per facet (:mod:`indexer.facets`)."""
+    for facet in reversed(FACETS):
+        command = click.option(f"--{facet.name}", facet.name, multiple=True, help=facet.help)(command)
+    return command
 
 
 def _echo_json(data: object) -> None:
@@ -144,45 +151,38 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 
 @main.command()
 @click.argument("query", required=False, default="")
-@click.option("--mode", multiple=True, help="按工作模式筛选（可重复）")
-@click.option("--domain", multiple=True, help="按领域筛选（可重复）")
-@click.option("--region", multiple=True, help="按地区筛选，如 临江区 或 海州市/临江区")
-@click.option("--year", multiple=True, help="按年份筛选，如 2021 或 2019..2021")
-@click.option("--type", "type_", multiple=True, help="按文档类型筛选，如 案例")
-@click.option("--unit", multiple=True, help="按发文单位筛选")
+@_filter_options
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="每页案例数")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="页码")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="排序：相关度或日期")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
 @click.pass_context
-def search(ctx: click.Context, query: str, mode: tuple[str, ...], domain: tuple[str, ...],
-           region: tuple[str, ...], year: tuple[str, ...], type_: tuple[str, ...], unit: tuple[str, ...],
-           limit: int, page: int, sort: str, as_json: bool) -> None:
+def search(ctx: click.Context, query: str, limit: int, page: int, sort: str, as_json: bool,
+           **filters: tuple[str, ...]) -> None:
     """检索。支持词语、"引号短语"、-排除、OR、字段筛选（mode: domain: region: year: type: unit: title:）。"""
-    filters = {"mode": list(mode), "domain": list(domain), "region": list(region), "year": list(year),
-               "type": list(type_), "unit": list(unit)}
-    result = _library(ctx).search.search(query, filters=filters, page=page, limit=limit, sort=sort)
+    result = _library(ctx).search.search(query, filters={name: list(v) for name, v in filters.items()},
+                                         page=page, limit=limit, sort=sort)
     if as_json:
-        _echo_json(result)
+        _echo_json(result.to_dict())
         return
-    click.echo(f"共 {result['total']} 个案例，其中 {result['total_all']} 篇包含全部检索词"
-               f"（第 {result['page']}/{result['pages']} 页，{result['took_ms']} 毫秒）")
-    if result.get("suggestion"):
-        click.echo(f"您是不是要找：{result['suggestion']}")
+    click.echo(f"共 {result.total} 个案例，其中 {result.total_all} 篇包含全部检索词"
+               f"（第 {result.page}/{result.pages} 页，{result.took_ms} 毫秒）")
+    if result.suggestion:
+        click.echo(f"您是不是要找：{result.suggestion}")
     last = None
-    for hit in result["hits"]:
-        if hit["doc_id"] != last:
-            last = hit["doc_id"]
-            facts = " · ".join(x for x in ("、".join(hit["modes"] or hit["suggested_modes"]),
-                                           hit["region"] or "", hit["date"] or "") if x)
-            click.echo(f"\n{hit['rank']}. {_plain(hit['title_html'])}  [{hit['doc_id']}]")
+    for hit in result.hits:
+        if hit.doc_id != last:
+            last = hit.doc_id
+            facts = " · ".join(x for x in ("、".join(hit.modes or hit.suggested_modes),
+                                           hit.region or "", hit.date or "") if x)
+            click.echo(f"\n{hit.rank}. {_bracketed(hit.title, hit.title_spans)}  [{hit.doc_id}]")
             if facts:
                 click.echo(f"   {facts}")
-        where = _plain(hit["section_html"]) if hit["section"] else (
-            "（全文）" if hit["kind"] == "document" else "（导语）")
+        where = _bracketed(hit.section, hit.section_spans) if hit.section else (
+            "（全文）" if hit.kind == "document" else "（导语）")
         click.echo(f"   ▸ {where}")
-        click.echo(f"     {_plain(hit['snippet'])}")
+        click.echo(f"     {_bracketed(hit.snippet, hit.snippet_spans)}")
 
 
 @main.command()

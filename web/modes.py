@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from indexer.source import KnowledgeBaseSource
 from kb.errors import NotFound
 from kb.taxonomy import parse_signal_text
 
@@ -38,6 +39,6 @@ def save():  # noqa: ANN201
     signals = parse_signal_text(form.get("signals", ""))
     outcome = kb.modes.save(name, form.get("short", ""), form.get("description", ""), signals)
     kb.tags.resuggest()  # until the application core runs this as a background job
-    library().store.update(kb)
+    library().store.update(KnowledgeBaseSource(kb))
     flash(f"已{'新增' if outcome == 'added' else '更新'}工作模式“{name}”，建议和筛选已随之更新", "ok")
     return redirect(url_for("modes.mode", name=name))

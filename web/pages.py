@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from indexer.facets import labels
+from indexer.results import Hit
 from kb.citation import cite
 from kb.errors import NotFound, QueryError
 from kb.model import Document, PearlStatus
@@ -17,8 +19,7 @@ from .pearls import editable_strings
 
 bp = Blueprint("pages", __name__)
 
-FACET_LABELS = {"mode": "工作模式", "domain": "领域", "region": "地区", "year": "年份",
-                "type": "类型", "unit": "单位"}
+FACET_LABELS = labels()
 
 
 def _url_with(params: dict, name: str | None = None, value: str | None = None,
@@ -60,9 +61,9 @@ def search():  # noqa: ANN201
     except QueryError as exc:
         return render_template("search.html", params=params, error=exc.message, result=None,
                                labels=FACET_LABELS, url_with=_url_with), 400
-    groups: list[list[dict]] = []
-    for hit in result["hits"]:
-        if groups and groups[-1][0]["doc_id"] == hit["doc_id"]:
+    groups: list[list[Hit]] = []
+    for hit in result.hits:
+        if groups and groups[-1][0].doc_id == hit.doc_id:
             groups[-1].append(hit)
         else:
             groups.append([hit])

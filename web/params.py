@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-from indexer.query import FILTER_FIELDS
+from indexer.facets import FACET_NAMES
 from kb.errors import BadRequest
 
 
 def search_params(args: MultiDict) -> dict[str, object]:
     """``q``, filters (repeatable), ``page``, ``limit``, ``sort`` from query-string arguments."""
-    filters = {name: [v for v in args.getlist(name) if v.strip()] for name in FILTER_FIELDS}
+    filters = {name: [v for v in args.getlist(name) if v.strip()] for name in FACET_NAMES}
     try:
         page = int(args.get("page", 1))
         limit = int(args["limit"]) if args.get("limit") else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from indexer.source import KnowledgeBaseSource
 from kb.errors import BadRequest
 from kb.model import WHOLE_DOCUMENT, TagStatus
 
@@ -30,7 +31,7 @@ def decide(doc_id: str):  # noqa: ANN201
     kb = get_kb()
     mode = form.get("mode", "").strip()
     kb.tags.decide(doc_id, mode, decision, actor=viewer().username, section_ord=int(ord_))
-    library().store.update(kb)
+    library().store.update(KnowledgeBaseSource(kb))
     flash(f"已{'确认' if decision == 'confirmed' else '拒绝'}工作模式“{mode}”", "ok")
     fallback = url_for("pages.document", doc_id=doc_id) + "#modes"
     return redirect(safe_next(form.get("next")) if form.get("next") else fallback)
