@@ -127,42 +127,50 @@ def textbook_build(args: dict) -> dict:
             "peak_mb": _peak_mb(), "index_mb": _size_mb(folder)}
 
 
-def _library(data: Path):  # noqa: ANN202
-    from indexer.library import Library
+def _core(data: Path):  # noqa: ANN202
+    from hongxian import Hongxian
     from kb.settings import load_settings
 
-    library = Library(load_settings(data_dir=data, overrides={"corpus_dir": ""}, environ={}))
-    _ = library.analyzer  # loaded before timing: a running service has it
-    return library
+    core = Hongxian(load_settings(data_dir=data, overrides={"corpus_dir": ""}, environ={}), background=False)
+    _ = core.analyzer  # loaded before timing: a running service has it
+    return core
+
+
+def _ingest(core, corpus: str) -> tuple:  # noqa: ANN001
+    """Ingest, then the index update the command line runs after it (its summary)."""
+    report, job = core.documents.ingest([corpus])
+    return report, job.result["index"]
 
 
 def hongxian_full(args: dict) -> dict:
     """Ingest every file into an empty knowledge base and build the index."""
     data = Path(args["data"])
     shutil.rmtree(data, ignore_errors=True)
-    library = _library(data)
+    core = _core(data)
     started = time.perf_counter()
-    report, index = library.ingest([args["corpus"]])
+    report, index = _ingest(core, args["corpus"])
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "ingest_seconds": report.seconds, "index_seconds": index["seconds"],
             "documents": report.counts()["added"], "rejected": report.counts()["rejected"],
-            "peak_mb": _peak_mb(), "index_mb": _size_mb(library.settings.index_dir),
-            "kb_mb": _size_mb(data) - _size_mb(library.settings.index_dir)}
+            "peak_mb": _peak_mb(), "index_mb": _size_mb(core.settings.index_dir),
+            "kb_mb": _size_mb(data) - _size_mb(core.settings.index_dir)}
 
 
 def hongxian_rebuild(args: dict) -> dict:
-    library = _library(Path(args["data"]))
+    from kb.jobs import JobKind
+
+    core = _core(Path(args["data"]))
     started = time.perf_counter()
-    summary = library.update_index(rebuild=True)
+    summary = core.jobs.run(JobKind.REBUILD, "bench").result["index"]
     return {"seconds": time.perf_counter() - started, "documents": summary["documents"],
-            "peak_mb": _peak_mb(), "index_mb": _size_mb(library.settings.index_dir)}
+            "peak_mb": _peak_mb(), "index_mb": _size_mb(core.settings.index_dir)}
 
 
 def hongxian_incremental(args: dict) -> dict:
     """Re-run ingest + index on the corpus folder (after ``changed`` files were edited)."""
-    library = _library(Path(args["data"]))
+    core = _core(Path(args["data"]))
     started = time.perf_counter()
-    report, index = library.ingest([args["corpus"]])
+    report, index = _ingest(core, args["corpus"])
     counts = report.counts()
     return {"seconds": time.perf_counter() - started, "updated": counts["updated"],
             "unchanged": counts["unchanged"], "indexed": index["indexed"], "peak_mb": _peak_mb()}
@@ -180,16 +188,16 @@ def _percentiles(samples: list[float]) -> dict:
 
 def hongxian_search(args: dict) -> dict:
     """Search as the site does (page 1, highlighted snippets, all facets) for the query set."""
-    library = _library(Path(args["data"]))
+    core = _core(Path(args["data"]))
     queries = args["queries"]
-    library.search.search(queries[0]["q"])  # open the index and build its caches
+    core.search.search(queries[0]["q"])  # open the index and build its caches
     for item in queries:  # one warm-up pass
-        library.search.search(item["q"])
+        core.search.search(item["q"]).to_dict()
     samples, totals = [], {}
     for _ in range(args["rounds"]):
         for item in queries:
             started = time.perf_counter()
-            result = library.search.search(item["q"])
+            result = core.search.search(item["q"]).to_dict()  # with the marks, as the API answers
             samples.append(time.perf_counter() - started)
             totals[item["q"]] = result.total
     return {**_percentiles(samples), "peak_mb": _peak_mb(),

@@ -18,11 +18,12 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.multiproc import MpWriter
@@ -152,6 +153,26 @@ def add_together(writer: IndexWriter, document_entries: list[dict[str, object]])
     writer.add_document(**last)
 
 
+@contextmanager
+def _cancelled_on_error(writer) -> Iterator[None]:  # noqa: ANN001 - a whoosh IndexWriter
+    """Whatever goes wrong inside, the writer is cancelled: the index stays as it was."""
+    try:
+        yield
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def _write_all(writer, docs: Iterable[Any], progress: Progress | None) -> None:  # noqa: ANN001
+    """Add every document's entries (each document's together), then commit; cancel on any error."""
+    with _cancelled_on_error(writer):
+        for doc in docs:
+            add_together(writer, entries(doc))
+            if progress:
+                progress(1)
+    writer.commit()
+
+
 class IndexStore:
     """Build, update and open the Whoosh index under ``root``."""
 
@@ -229,21 +250,12 @@ class IndexStore:
             if total:
                 total(len(changed))
             if changed or deleted:
-                ix = self.open()
-                writer = ix.writer(limitmb=128)
-                try:
+                writer = self.open().writer(limitmb=128)
+                with _cancelled_on_error(writer):
                     with writer.searcher() as s:
                         for docnum in entry_numbers(s.reader(), [*deleted, *changed]):
                             writer.delete_document(docnum)
-                    for doc in source.documents(changed):
-                        for entry in entries(doc):
-                            writer.add_document(**entry)
-                        if progress:
-                            progress(1)
-                except BaseException:
-                    writer.cancel()
-                    raise
-                writer.commit()
+                _write_all(writer, source.documents(changed), progress)
             self._write_state(self.current_dir(), source, rev)
             return {"mode": "incremental", "indexed": len(changed), "deleted": len(deleted),
                     "documents": source.count(), "seconds": round(time.perf_counter() - started, 3)}
@@ -291,15 +303,7 @@ class IndexStore:
                               subargs={"limitmb": self.parallel.worker_mb})
         else:
             writer = ix.writer(limitmb=256)
-        try:
-            for doc in source.documents(ids):
-                add_together(writer, entries(doc))
-                if progress:
-                    progress(1)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        _write_all(writer, source.documents(ids), progress)
 
     def _write_state(self, gen_dir: Path | None, source: DocumentSource, rev: int) -> None:
         assert gen_dir is not None

@@ -1,59 +1,71 @@
 """The error hierarchy shared by the knowledge base, the indexer, the CLI and the site.
 
 Every error carries a message meant for a person (Chinese first, English where it helps);
-the command line turns it into a one-line message and an exit code, the site into a 4xx page
-or a JSON error object.
+the command line turns it into a one-line message and an exit code, the site into a page or a
+JSON error object with the error's status. A fault of the server's own configuration (a bad
+setting, taxonomy, dictionary or synonyms file) is a :class:`ConfigError`: status 500, and the
+site shows the client only :attr:`KbError.public_message` (the full message, with the server's
+paths, goes to the server's log).
 """
 
 from __future__ import annotations
 
 
 class KbError(Exception):
-    """Base class of every error Hongxian reports to a user."""
+    """Base class of every error Hongxian reports to a user. A subclass names its HTTP status
+    and its JSON ``error`` code in its header: ``class NotFound(KbError, status=404, code=…)``."""
 
     status = 400
     code = "error"
+
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
 
+    @property
+    def server_fault(self) -> bool:
+        """The server's fault (5xx), not the request's."""
+        return self.status >= 500
+
+    @property
+    def public_message(self) -> str:
+        """What a client of the site may be told."""
+        return self.message
+
     def to_dict(self) -> dict[str, object]:
-        """The error as a JSON-ready object."""
-        out: dict[str, object] = {"error": self.code, "message": self.message}
-        out.update({k: v for k, v in self.details.items() if v is not None})
+        """The error as a JSON-ready object (for a client: no details of a configuration fault)."""
+        out: dict[str, object] = {"error": self.code, "message": self.public_message}
+        if not isinstance(self, ConfigError):
+            out.update({k: v for k, v in self.details.items() if v is not None})
         return out
 
 
-class NotFound(KbError):
-    status = 404
-    code = "not_found"
+class NotFound(KbError, status=404, code="not_found"):
+    pass
 
 
-class BadRequest(KbError):
-    status = 400
-    code = "bad_request"
+class BadRequest(KbError, status=400, code="bad_request"):
+    pass
 
 
-class Forbidden(KbError):
+class Forbidden(KbError, status=403, code="forbidden"):
     """The account may not do this (or, without an account, must log in first)."""
 
-    status = 403
-    code = "forbidden"
 
-
-class Unauthorized(KbError):
+class Unauthorized(KbError, status=401, code="login_required"):
     """This needs a login."""
 
-    status = 401
-    code = "login_required"
 
-
-class ImportRejected(KbError):
+class ImportRejected(KbError, code="import_rejected"):
     """A file could not be imported; ``path`` and ``line`` say where."""
-
-    code = "import_rejected"
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
         super().__init__(message, path=path, line=line)
@@ -61,25 +73,30 @@ class ImportRejected(KbError):
         self.line = line
 
 
-class QueryError(BadRequest):
+class QueryError(BadRequest, code="bad_query"):
     """A search query that cannot be understood; ``fragment`` is the offending part."""
-
-    code = "bad_query"
 
     def __init__(self, message: str, fragment: str | None = None) -> None:
         super().__init__(message, fragment=fragment)
         self.fragment = fragment
 
 
-class IndexBusy(KbError):
-    status = 503
-    code = "index_busy"
+class IndexBusy(KbError, status=503, code="index_busy"):
+    """Another process is writing the index."""
 
 
-class StartupError(KbError):
-    code = "startup"
+class ConfigError(KbError, status=500, code="config"):
+    """The server's configuration is wrong: a setting, the taxonomy, dictionary or synonyms file.
+    Checked when the site or the command line starts; the operator must fix it."""
+
+    @property
+    def public_message(self) -> str:
+        return "服务器的配置有误，管理员需要修正它（详情见服务器日志）"
 
 
-class IndexMissing(KbError):
-    status = 503
-    code = "index_missing"
+class StartupError(ConfigError, code="startup"):
+    """The configuration or the data directory cannot be used at start-up."""
+
+
+class IndexMissing(KbError, status=503, code="index_missing"):
+    """There is no index yet."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import StartupError
@@ -139,3 +139,20 @@ def load_settings(
         values["data_dir"] = base
     resolved = {s.name: _coerce(s, values[s.name], sources[s.name]) for s in SETTINGS}
     return Settings(**resolved, sources=sources)
+
+
+def override(settings: Settings, overrides: dict[str, object]) -> Settings:
+    """These settings with ``overrides`` applied, converted exactly as every other source is
+    (``{"login_required": "false"}`` gives ``False``). The data directory cannot change here:
+    its instance file would not be read; resolve settings for another folder with
+    :func:`load_settings`."""
+    changes: dict[str, object] = {}
+    for key, value in overrides.items():
+        if key not in _BY_NAME:
+            raise StartupError(f"未知设置 {key!r}；可用：{', '.join(_BY_NAME)}")
+        if key == "data_dir":
+            raise StartupError("data_dir 不能在已解析的设置上覆盖：请为另一个数据目录重新载入设置")
+        changes[key] = _coerce(_BY_NAME[key], value, "override")
+    if not changes:
+        return settings
+    return replace(settings, **changes, sources={**settings.sources, **dict.fromkeys(changes, "override")})

@@ -72,11 +72,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE tag_history (
         id INTEGER PRIMARY KEY,
         doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        section_ord INTEGER NOT NULL,
-        mode TEXT NOT NULL,
-        status TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        at TEXT NOT NULL
+        section_ord INTEGER NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL,
+        actor TEXT NOT NULL, at TEXT NOT NULL
     );
     CREATE TABLE tombstones (doc_id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
     INSERT INTO meta (key, value) VALUES ('rev', '0');
@@ -128,6 +125,25 @@ MIGRATIONS: tuple[str, ...] = (
         cleanup TEXT NOT NULL DEFAULT '[]',
         data BLOB NOT NULL
     );
+    """,
+    # 4: background jobs (index updates, rebuilds, re-suggesting) and their progress
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        requested_by TEXT NOT NULL DEFAULT '',
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER,
+        message TEXT NOT NULL DEFAULT '',
+        result TEXT NOT NULL DEFAULT '{}',
+        pid INTEGER,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX jobs_state ON jobs(state, id);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

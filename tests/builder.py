@@ -9,7 +9,7 @@ writes them as files (.md, .txt or .docx) and imports them into a fresh data dir
         1、开展会所文化活动。每周……
     ''')
     built = build(tmp_path, [CASE])          # files in tmp_path/files, data dir tmp_path/data
-    built.library.search.search("会所文化")   # or built.kb(), built.settings, built.add(...)
+    built.core.search.search("会所文化")   # or built.kb(), built.settings, built.add(...)
 
 Every text handed to the builder is written for the tests by the Hongxian team (places, units
 and people are fictional), never copied from the web or a package; the Markdown files say so in
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from indexer.library import Library
+from hongxian import Hongxian
 from kb.settings import Settings, load_settings
 
 FIXTURE_SOURCE = "测试夹具（红线项目组为测试自撰，人物与单位均为虚构）"
@@ -177,7 +177,9 @@ def write(docs: Iterable[Doc], folder: Path) -> list[Path]:
 def ingest(settings: Settings, paths: list[Path], index: bool = True):  # noqa: ANN201
     """THE one place where the builder calls the application: import files into the data dir of
     ``settings`` (and bring the index up to date). Returns the import report."""
-    report, _ = Library(settings).ingest([str(p) for p in paths], index=index)
+    core = Hongxian(settings, background=False)
+    report, _ = core.documents.ingest([str(p) for p in paths], index=index)
+    core.close()
     return report
 
 
@@ -199,17 +201,17 @@ class Built:
     docs: dict[str, Doc]
     report: object
     index: bool = True
-    _library: Library | None = None
+    _core: Hongxian | None = None
 
     @property
-    def library(self) -> Library:
-        if self._library is None:
-            self._library = Library(self.settings)
-        return self._library
+    def core(self) -> Hongxian:
+        if self._core is None:
+            self._core = Hongxian(self.settings, background=False)
+        return self._core
 
     def kb(self):  # noqa: ANN201
         """A knowledge-base handle (a context manager; close it when done)."""
-        return self.library.kb()
+        return self.core.kb
 
     @property
     def paths(self) -> list[Path]:

@@ -10,8 +10,8 @@ import pytest
 from builder import make_settings
 from click.testing import CliRunner
 
+from hongxian import Hongxian
 from indexer.analysis import Analyzer, get_analyzer
-from indexer.library import Library
 from kb import KnowledgeBase
 from kb.settings import CHECKOUT, Settings
 
@@ -40,8 +40,8 @@ def kb(settings):
 
 
 @pytest.fixture
-def library(settings) -> Library:
-    return Library(settings)
+def core(settings) -> Hongxian:
+    return Hongxian(settings, background=False)
 
 
 @pytest.fixture(scope="session")
@@ -63,13 +63,13 @@ def build(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def sample_library(tmp_path_factory) -> Library:
+def sample_core(tmp_path_factory) -> Hongxian:
     """The bundled sample corpus, ingested and indexed once; tests must only read it."""
     settings = make_settings(tmp_path_factory.mktemp("sample"))
-    library = Library(settings)
-    report, _ = library.ingest([str(CORPUS)])
+    core = Hongxian(settings, background=False)
+    report, _ = core.documents.ingest([str(CORPUS)])
     assert report.counts()["rejected"] == 0, report.to_dict()
-    return library
+    return core
 
 
 @pytest.fixture

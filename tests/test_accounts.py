@@ -7,11 +7,11 @@ import json
 import pytest
 from argon2 import PasswordHasher
 
+from hongxian.cli import main
 from kb import KnowledgeBase
 from kb.accounts import ROLES, User
 from kb.errors import BadRequest, NotFound
 from kb.settings import load_settings
-from web.cli import main
 
 PASSWORD = "secret-pass"
 OTHER = "other-pass-99"

@@ -13,19 +13,20 @@ import re
 import pytest
 from conftest import DATA, make_settings
 
-from indexer.library import Library
-from web.cli import main
+from hongxian import Hongxian
+from hongxian.cli import main
+from kb.jobs import JobKind
 
 MARK = re.compile(r"<mark>(.*?)</mark>")
 SAMPLES = sorted(str(p) for p in (DATA / "realtext").glob("rt-*.md"))
 
 
 @pytest.fixture(scope="module")
-def realtext(tmp_path_factory) -> Library:
-    library = Library(make_settings(tmp_path_factory.mktemp("realtext")))
-    report, _ = library.ingest(SAMPLES)
+def realtext(tmp_path_factory) -> Hongxian:
+    core = Hongxian(make_settings(tmp_path_factory.mktemp("realtext")), background=False)
+    report, _ = core.documents.ingest(SAMPLES)
     assert report.counts()["added"] == len(SAMPLES), report.to_dict()
-    return library
+    return core
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def test_no_suggestion_when_the_words_are_found(search):
 
 
 def test_a_heading_only_section_is_not_a_hit_of_its_own(realtext, search):
-    with realtext.kb() as kb:
+    with realtext.kb as kb:
         sections = kb.documents.get("rt-05").to_dict()["sections"]
     empty = {s["ord"] for s in sections if not s["text"]}
     assert empty, "rt-05 has heading-only sections (一、主要做法)"
@@ -189,19 +190,19 @@ def test_punctuation_beside_a_filter_is_not_an_error(search):
 
 
 def test_an_empty_index_answers_with_nothing(tmp_path):
-    library = Library(make_settings(tmp_path / "data"))
-    library.update_index()
-    assert library.search.search("学会").total == 0
-    assert library.search.search("type:案例").total == 0
+    core = Hongxian(make_settings(tmp_path / "data"), background=False)
+    core.jobs.run(JobKind.INDEX).result["index"]
+    assert core.search.search("学会").total == 0
+    assert core.search.search("type:案例").total == 0
 
 
 def test_suggestions_come_from_live_documents_only(tmp_path):
-    library = Library(make_settings(tmp_path / "data"))
+    core = Hongxian(make_settings(tmp_path / "data"), background=False)
     one = tmp_path / "x001.md"
     one.write_text("---\nid: x001\ntitle: 小区来了新邻居\n---\n\n社区里来了一只熊猫，孩子们都去看。\n", encoding="utf-8")
-    library.ingest([str(one)] + SAMPLES[:2])
-    assert library.search.search("雄猫").suggestion == "熊猫"
+    core.documents.ingest([str(one)] + SAMPLES[:2])
+    assert core.search.search("雄猫").suggestion == "熊猫"
     one.write_text("---\nid: x001\ntitle: 小区来了新邻居\n---\n\n社区里来了一只老虎，孩子们都去看。\n", encoding="utf-8")
-    library.ingest([str(one)])
-    assert library.search.search("熊猫").total == 0
-    assert library.search.search("雄猫").suggestion is None
+    core.documents.ingest([str(one)])
+    assert core.search.search("熊猫").total == 0
+    assert core.search.search("雄猫").suggestion is None

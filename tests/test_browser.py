@@ -29,7 +29,7 @@ from playwright.sync_api import (
 from stock import CLUBHOUSE, DOCS, HUB, SALON
 from waitress import wasyncore
 
-from indexer.library import Library
+from hongxian import Hongxian
 from kb.settings import CHECKOUT
 from web import create_app
 
@@ -49,7 +49,7 @@ expect.set_options(timeout=10_000)  # a busy 2-core machine: be patient, never s
 @dataclass
 class Live:
     url: str
-    library: Library
+    core: Hongxian
     built: Built
 
     def practice(self, doc_id: str, heading: str = "会所文化") -> int:
@@ -66,17 +66,17 @@ def live(tmp_path_factory) -> Iterator[Live]:
     """The documents of tests/stock.py in a fresh data dir, three accounts, the app behind a
     waitress server."""
     built = build(tmp_path_factory.mktemp("browser-data"), DOCS)
-    library = built.library
-    with library.kb() as kb:
+    core = built.core
+    with core.kb as kb:
         for name, (password, role) in ACCOUNTS.items():
             kb.accounts.add(name, password, role)
-    app = create_app({"TESTING": False}, library=library)
+    app = create_app({"TESTING": False}, core=core)
     assert app.config["LOGIN_REQUIRED"]
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="waitress-browser-tests", daemon=True)
     thread.start()
     try:
-        yield Live(f"http://127.0.0.1:{server.effective_port}", library, built)
+        yield Live(f"http://127.0.0.1:{server.effective_port}", core, built)
     finally:
         # Stop inside the server's own loop thread (a trigger thunk): closing the sockets from
         # this thread would change the loop's socket map under its feet. The browser may still
@@ -212,7 +212,7 @@ def seed_string(live: Live, title: str, pearls: list[tuple[str, int, str]],
                 publish: bool = False, intro: str = "") -> tuple[int, list[int]]:
     """A string owned by the curator, built directly in the knowledge base (not the flow under
     test); returns its id and its pearl ids in order."""
-    with live.library.kb() as kb:
+    with live.core.kb as kb:
         string_id = kb.pearls.create("curator", title, "以文化凝聚人心", intro)
         ids = [kb.pearls.add_pearl(string_id, doc_id, ord_, commentary)
                for doc_id, ord_, commentary in pearls]
@@ -532,7 +532,7 @@ def test_curator_reorders_pearls_by_drag_and_drop(page, watch, live):
     assert saved.value.request.post_data_json == {"order": [c, a, b]}
     assert saved.value.request.headers["content-type"] == "application/json"
     expect_editor_order(page, [c, a, b])
-    with live.library.kb() as kb:
+    with live.core.kb as kb:
         assert [p["id"] for p in kb.pearls.get(string_id)["pearls"]] == [c, a, b]
     watch.assert_clean()
     shot(page, "curator-drag")

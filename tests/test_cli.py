@@ -9,7 +9,7 @@ import pytest
 from builder import build, write
 from stock import CLUBHOUSE, DOCS, SALON, SERVICE
 
-from web.cli import main
+from hongxian.cli import main
 
 
 def cli_for(runner, data):

@@ -19,15 +19,15 @@ def test_at_least_thirty_documents_in_three_formats():
     assert kinds[".txt"] >= 2 and kinds[".docx"] >= 2 and kinds[".md"] >= 25
 
 
-def test_markdown_samples_are_marked_as_our_own(sample_library):
+def test_markdown_samples_are_marked_as_our_own(sample_core):
     for path in CORPUS.glob("*.md"):
         front = yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
         assert front["sample"] is True, path.name
         assert "示例" in front["source"] and "自撰" in front["source"], path.name
 
 
-def test_lengths_and_coverage(sample_library):
-    with sample_library.kb() as kb:
+def test_lengths_and_coverage(sample_core):
+    with sample_core.kb as kb:
         docs = [d.to_dict() for d in kb.documents.many(kb.documents.all_ids())]
         modes = kb.modes.taxonomy().names()
     assert len(docs) >= 30

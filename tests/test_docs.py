@@ -7,8 +7,8 @@ import re
 import click
 import pytest
 
+from hongxian.cli import main
 from kb.settings import CHECKOUT, SETTINGS
-from web.cli import main
 
 README = (CHECKOUT / "README.md").read_text(encoding="utf-8")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from builder import Doc, build
 
+from hongxian.cli import main
 from kb.evaluation import (
     EvalDoc,
     first_per_document,
@@ -22,7 +23,6 @@ from kb.evaluation import (
     to_markdown,
 )
 from kb.settings import CHECKOUT
-from web.cli import main
 
 EVALSET = Path(__file__).parent / "data" / "evalset"
 

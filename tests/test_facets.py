@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.datastructures import MultiDict
 
+from hongxian.cli import main
 from indexer.doctable import _Facet
 from indexer.facets import FACET_NAMES, FACETS, FacetCount, facet, labels
 from indexer.index import doc_meta, entries
@@ -16,7 +17,6 @@ from indexer.query import FIELD_ALIASES, parse_query
 from indexer.schema import make_schema
 from kb.errors import QueryError
 from kb.model import Document, ModeTags, Section, Suggestion
-from web.cli import main
 from web.pages import FACET_LABELS
 from web.params import search_params
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from conftest import make_settings
 
-from indexer.library import Library
+from hongxian import Hongxian
 from kb.errors import BadRequest
 from kb.pearls import pearl_section
 from kb.structure import fold_heading_only
@@ -152,11 +152,11 @@ def test_an_empty_pearl_from_an_earlier_version_shows_its_first_passage(kb):
 # ------------------------------------------------------------------------ the site
 @pytest.fixture
 def site(tmp_path, doc_file):
-    library = Library(make_settings(tmp_path / "site"))
-    library.ingest([str(doc_file)])
-    with library.kb() as kb:
+    core = Hongxian(make_settings(tmp_path / "site"), background=False)
+    core.documents.ingest([str(doc_file)])
+    with core.kb as kb:
         kb.accounts.add("editor", "password-123", "editor")
-    app = create_app({"TESTING": True}, library=library)
+    app = create_app({"TESTING": True}, core=core)
     client = app.test_client()
     html = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
@@ -165,7 +165,7 @@ def site(tmp_path, doc_file):
     assert response.status_code == 302
     html = client.get("/pearls").get_data(as_text=True)  # the token of the logged-in session
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-    return client, csrf, library
+    return client, csrf, core
 
 
 def add_forms(html: str) -> list[int]:
@@ -175,11 +175,11 @@ def add_forms(html: str) -> list[int]:
 
 
 def test_forged_form_with_a_bare_heading_adds_the_first_passage(site):
-    client, csrf, library = site
+    client, csrf, core = site
     response = client.post("/pearls/add", data={"doc_id": DOC, "ord": "2", "string_id": "new",
                                                 "new_title": "议事", "csrf_token": csrf})
     assert response.status_code == 302
-    with library.kb() as kb:
+    with core.kb as kb:
         (summary,) = kb.pearls.summaries()
         (pearl,) = kb.pearls.get(summary["id"])["pearls"]
     assert pearl["section_ord"] == 3 and pearl["text"].startswith(FIRST_PASSAGE)
@@ -188,13 +188,13 @@ def test_forged_form_with_a_bare_heading_adds_the_first_passage(site):
 
 
 def test_forged_form_with_a_bare_heading_and_nothing_below_creates_nothing(site):
-    client, csrf, library = site
+    client, csrf, core = site
     for bare in ("7", "8"):
         response = client.post("/pearls/add", data={"doc_id": DOC, "ord": bare, "string_id": "new",
                                                     "new_title": "空的", "csrf_token": csrf})
         assert response.status_code == 400
         assert "只有标题" in response.get_data(as_text=True)
-    with library.kb() as kb:
+    with core.kb as kb:
         assert kb.pearls.summaries() == []  # not even the new string
 
 

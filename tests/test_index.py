@@ -11,6 +11,7 @@ from whoosh import query as wq
 from indexer import index as index_module
 from indexer.index import CURRENT, IndexStore
 from kb.errors import IndexBusy, IndexMissing
+from kb.jobs import JobKind
 from kb.structure import fold_heading_only
 
 DOC = """---
@@ -27,42 +28,43 @@ def add(path, doc_id, title, text):
     path.joinpath(f"{doc_id}.md").write_text(DOC.format(id=doc_id, title=title, text=text), encoding="utf-8")
 
 
-def hits(library, q):
-    return [h.doc_id for h in library.search.search(q).hits]
+def hits(core, q):
+    return [h.doc_id for h in core.search.search(q).hits]
 
 
-def test_search_before_any_index_says_so(library):
+def test_search_before_any_index_says_so(core):
     with pytest.raises(IndexMissing, match="kb index"):
-        library.search.search("党建")
+        core.search.search("党建")
 
 
-def test_incremental_update_adds_changes_and_deletes(library, tmp_path):
+def test_incremental_update_adds_changes_and_deletes(core, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     add(src, "a", "甲", "社区设置文化长廊。")
     add(src, "b", "乙", "楼宇开展节庆展演。")
-    report, summary = library.ingest([str(src)])
+    report, job = core.documents.ingest([str(src)])
+    summary = job.result["index"]
     assert summary["mode"] == "rebuild" and summary["documents"] == 2
-    assert hits(library, "文化长廊") == ["a"]
+    assert hits(core, "文化长廊") == ["a"]
     # Unchanged corpus: nothing to index.
-    assert library.update_index()["indexed"] == 0
+    assert core.jobs.run(JobKind.INDEX).result["index"]["indexed"] == 0
     # Change one document, remove another.
     add(src, "a", "甲", "社区举办读书会。")
-    _, summary = library.ingest([str(src)])
+    summary = core.documents.ingest([str(src)])[1].result["index"]
     assert summary == {**summary, "mode": "incremental", "indexed": 1}
-    assert hits(library, "文化长廊") == []
-    assert hits(library, "读书会") == ["a"]
-    with library.kb() as kb:
+    assert hits(core, "文化长廊") == []
+    assert hits(core, "读书会") == ["a"]
+    with core.kb as kb:
         kb.documents.remove("b")
-    assert library.update_index()["deleted"] == 1
-    assert hits(library, "节庆展演") == []
+    assert core.jobs.run(JobKind.INDEX).result["index"]["deleted"] == 1
+    assert hits(core, "节庆展演") == []
 
 
-def test_index_round_trip_matches_knowledge_base(sample_library):
+def test_index_round_trip_matches_knowledge_base(sample_core):
     """Every section with text is in the index with its heading path and text; a heading-only
     section has no entry of its own (its heading is indexed with the section it folds into)."""
-    store = sample_library.store
-    with sample_library.kb() as kb, store.open().searcher() as s:
+    store = sample_core.index
+    with sample_core.kb as kb, store.open().searcher() as s:
         everything = list(s.reader().all_stored_fields())
         for doc in (d.to_dict() for d in kb.documents.many(kb.documents.all_ids())):
             folds = fold_heading_only(doc["sections"])
@@ -80,27 +82,27 @@ def test_index_round_trip_matches_knowledge_base(sample_library):
                 x["text"] for x in sections if x["text"])
 
 
-def test_rebuild_swaps_atomically(library, tmp_path):
+def test_rebuild_swaps_atomically(core, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     add(src, "a", "甲", "社区设置文化长廊。")
-    library.ingest([str(src)])
-    old = library.store.current_dir()
-    summary = library.update_index(rebuild=True)
-    new = library.store.current_dir()
+    core.documents.ingest([str(src)])
+    old = core.index.current_dir()
+    summary = core.jobs.run(JobKind.REBUILD).result["index"]
+    new = core.index.current_dir()
     assert summary["mode"] == "rebuild" and new != old
     assert not old.exists()  # the replaced generation is removed
-    assert (library.store.root / CURRENT).read_text().strip() == new.name
-    assert hits(library, "文化长廊") == ["a"]
+    assert (core.index.root / CURRENT).read_text().strip() == new.name
+    assert hits(core, "文化长廊") == ["a"]
 
 
-def test_failed_rebuild_leaves_the_old_index_searchable(library, tmp_path, monkeypatch):
+def test_failed_rebuild_leaves_the_old_index_searchable(core, tmp_path, monkeypatch):
     src = tmp_path / "src"
     src.mkdir()
     for i in range(5):
         add(src, f"d{i}", f"文档{i}", f"第{i}个社区设置文化长廊。")
-    library.ingest([str(src)])
-    old = library.store.current_dir()
+    core.documents.ingest([str(src)])
+    old = core.index.current_dir()
     calls = {"n": 0}
     real_entries = index_module.entries
 
@@ -112,28 +114,28 @@ def test_failed_rebuild_leaves_the_old_index_searchable(library, tmp_path, monke
 
     monkeypatch.setattr(index_module, "entries", failing_entries)
     with pytest.raises(OSError, match="No space"):
-        library.update_index(rebuild=True)
+        core.jobs.run(JobKind.REBUILD).result["index"]
     monkeypatch.undo()
-    assert library.store.current_dir() == old
-    assert [p.name for p in library.store.root.iterdir() if p.name.startswith("gen-")] == [old.name]
-    assert sorted(hits(library, "文化长廊")) == [f"d{i}" for i in range(5)]
+    assert core.index.current_dir() == old
+    assert [p.name for p in core.index.root.iterdir() if p.name.startswith("gen-")] == [old.name]
+    assert sorted(hits(core, "文化长廊")) == [f"d{i}" for i in range(5)]
 
 
-def test_changed_dictionary_forces_a_rebuild(library, tmp_path):
+def test_changed_dictionary_forces_a_rebuild(core, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     add(src, "a", "甲", "社区设置文化长廊。")
-    library.ingest([str(src)])
-    state_path = library.store.current_dir() / "state.json"
+    core.documents.ingest([str(src)])
+    state_path = core.index.current_dir() / "state.json"
     state = json.loads(state_path.read_text())
     state["fingerprint"] = "something-else"
     state_path.write_text(json.dumps(state))
-    summary = library.update_index()
+    summary = core.jobs.run(JobKind.INDEX).result["index"]
     assert summary["mode"] == "rebuild" and summary["reason"] == "analyzer changed"
 
 
-def test_one_writer_at_a_time(library):
-    store: IndexStore = library.store
+def test_one_writer_at_a_time(core):
+    store: IndexStore = core.index
     with store.lock(), pytest.raises(IndexBusy):
         with store.lock(timeout=0.2):
             pass
@@ -143,8 +145,8 @@ def test_phrase_positions_in_the_index(build):
     """A word-field phrase query matches on its own (no bigram help), because positions are sequential."""
     built = build([Doc("t-phrase", "园区服务阵地", "一、建设阵地\n\n园区建起了服务联盟和服务站，企业就近办事。"),
                    Doc("t-apart", "服务站的做法", "一、做法\n\n服务站设在园区门口，服务联盟负责日常运行。")])
-    analyzer = built.library.analyzer
-    with built.library.store.open().searcher() as s:
+    analyzer = built.core.analyzer
+    with built.core.index.open().searcher() as s:
         terms = analyzer.terms("楼宇党建与园区党建相结合")
         assert len(terms) == 1  # a dictionary term
         phrase = analyzer.terms("服务联盟和服务站")
@@ -156,23 +158,23 @@ def test_phrase_positions_in_the_index(build):
         assert len(s.search(wq.Phrase("body", shuffled), limit=None)) == 0
 
 
-def test_a_tag_decision_reaches_filters_and_facets(library, tmp_path):
+def test_a_tag_decision_reaches_filters_and_facets(core, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     add(src, "a", "甲", "社区设置读书角。")
     add(src, "b", "乙", "社区开展议事。")
-    library.ingest([str(src)])
-    before = library.search.search("社区")
+    core.documents.ingest([str(src)])
+    before = core.search.search("社区")
     assert {f.value for f in before.facets["mode"]} == {"文化嵌入型"}
-    with library.kb() as kb:
+    with core.kb as kb:
         kb.tags.decide("b", "枢纽中介型", "confirmed", actor="editor")
-    library.update_index()
-    after = library.search.search("社区", filters={"mode": ["枢纽中介型"]})
+    core.jobs.run(JobKind.INDEX).result["index"]
+    after = core.search.search("社区", filters={"mode": ["枢纽中介型"]})
     assert [h.doc_id for h in after.hits] == ["b"]
     assert {f.value: f.count for f in after.facets["mode"]} == {"枢纽中介型": 1, "文化嵌入型": 1}
 
 
-def test_entry_order_survives_incremental_updates(library, tmp_path):
+def test_entry_order_survives_incremental_updates(core, tmp_path):
     """Sections are found by their place after their document's entry; check every live entry."""
     from indexer.doctable import DocTable
 
@@ -180,14 +182,14 @@ def test_entry_order_survives_incremental_updates(library, tmp_path):
     src.mkdir()
     for i in range(6):
         add(src, f"d{i}", f"文档{i}", f"第{i}个社区设置读书角。\n二、成效\n居民满意。")
-    library.ingest([str(src)])
+    core.documents.ingest([str(src)])
     add(src, "d2", "文档2", "改写后的内容，社区议事。\n二、成效\n更好。")
     add(src, "d9", "文档9", "新增文档。")
-    library.ingest([str(src)])
-    with library.kb() as kb:
+    core.documents.ingest([str(src)])
+    with core.kb as kb:
         kb.documents.remove("d4")
-    library.update_index()
-    with library.store.open().searcher() as s:
+    core.jobs.run(JobKind.INDEX).result["index"]
+    with core.index.open().searcher() as s:
         reader = s.reader()
         assert len(list(reader.leaf_readers())) >= 2  # several segments, some with deletions
         table = DocTable(reader, key=())
@@ -197,5 +199,5 @@ def test_entry_order_survives_incremental_updates(library, tmp_path):
             fields = reader.stored_fields(n)
             owner = fields.get("doc_id") or fields.get("owner")
             assert table.ids[table.entry_doc[n]] == owner
-    assert sorted(h.doc_id for h in library.search.search("社区", limit=100).hits) == [
+    assert sorted(h.doc_id for h in core.search.search("社区", limit=100).hits) == [
         "d0", "d1", "d2", "d3", "d5"]

@@ -9,10 +9,10 @@ import pytest
 from conftest import make_settings
 from whoosh import index as whoosh_index
 
+from hongxian import Hongxian
 from indexer.analysis import get_analyzer
 from indexer.doctable import DocTable
 from indexer.index import IndexStore, Parallel
-from indexer.library import Library
 from indexer.schema import make_schema, resolve
 from indexer.search import SearchService
 from indexer.source import KnowledgeBaseSource
@@ -64,27 +64,27 @@ def check_layout(store: IndexStore) -> int:
 
 
 def test_parallel_build_equals_a_single_writer_build(tmp_path):
-    library = Library(make_settings(tmp_path / "data"))
+    core = Hongxian(make_settings(tmp_path / "data"), background=False)
     src = tmp_path / "src"
     corpus(src)
-    library.ingest([str(src)], index=False)
-    single = library.store
-    parallel = IndexStore(tmp_path / "parallel", library.analyzer,
+    core.documents.ingest([str(src)], index=False)
+    single = core.index
+    parallel = IndexStore(tmp_path / "parallel", core.analyzer,
                           Parallel(from_documents=2, procs=2, batch_entries=5))
-    with library.kb() as kb:
+    with core.kb as kb:
         assert single.rebuild(KnowledgeBaseSource(kb))["documents"] == 16
         assert parallel.rebuild(KnowledgeBaseSource(kb))["documents"] == 16
     assert check_layout(parallel) >= 2  # several workers wrote segments of whole documents
-    by_single = SearchService(single, library.analyzer)
-    by_parallel = SearchService(parallel, library.analyzer)
+    by_single = SearchService(single, core.analyzer)
+    by_parallel = SearchService(parallel, core.analyzer)
     with single.open().searcher() as a, parallel.open().searcher() as b:
         assert a.doc_count() == b.doc_count() > 16
     assert results(by_parallel) == results(by_single)
     # an incremental update of the parallel build afterwards
     write(src, "d03", "案例3：改写", "一、新的做法\n社区开办读书会和老年食堂。")
     write(src, "d99", "新增案例", "一、做法\n楼宇党建与文化长廊结合。")
-    library.ingest([str(src)], index=False)
-    with library.kb() as kb:
+    core.documents.ingest([str(src)], index=False)
+    with core.kb as kb:
         kb.documents.remove("d05")
         assert parallel.update(KnowledgeBaseSource(kb))["mode"] == "incremental"
         single.update(KnowledgeBaseSource(kb))
@@ -95,12 +95,12 @@ def test_parallel_build_equals_a_single_writer_build(tmp_path):
 
 
 def test_a_small_build_uses_one_writer_by_default(tmp_path):
-    library = Library(make_settings(tmp_path / "data"))
+    core = Hongxian(make_settings(tmp_path / "data"), background=False)
     src = tmp_path / "src"
     corpus(src, count=6)
-    library.ingest([str(src)])
-    assert library.store.parallel == Parallel()  # from 200 documents, one process per core
-    assert check_layout(library.store) == 1
+    core.documents.ingest([str(src)])
+    assert core.index.parallel == Parallel()  # from 200 documents, one process per core
+    assert check_layout(core.index) == 1
 
 
 @pytest.fixture
@@ -148,19 +148,19 @@ def test_two_libraries_with_different_dictionaries_search_side_by_side(tmp_path)
     src.mkdir()
     write(src, "p1", "银发课堂开课", "一、做法\n社区开办银发课堂，老人们去银发课堂上课。")
     write(src, "p2", "老人进课堂", "一、做法\n老人走进课堂，满头银发。")
-    libraries = [Library(make_settings(tmp_path / "one")),
-                 Library(make_settings(tmp_path / "two", dictionary_file=str(tmp_path / "dict.txt")))]
-    for library in libraries:
-        library.ingest([str(src)])
-    for library in libraries:  # each built and updated after the other existed
+    cores = [Hongxian(make_settings(tmp_path / "one"), background=False),
+                 Hongxian(make_settings(tmp_path / "two", dictionary_file=str(tmp_path / "dict.txt")), background=False)]
+    for core in cores:
+        core.documents.ingest([str(src)])
+    for core in cores:  # each built and updated after the other existed
         write(src, "p3", "又一篇", "一、做法\n银发课堂旁边开了书店。")
-        library.ingest([str(src)])
-    plain_hits = libraries[0].search.search('"银发课堂"', limit=10)
-    other_hits = libraries[1].search.search('"银发课堂"', limit=10)
+        core.documents.ingest([str(src)])
+    plain_hits = cores[0].search.search('"银发课堂"', limit=10)
+    other_hits = cores[1].search.search('"银发课堂"', limit=10)
     assert {h.doc_id for h in plain_hits.hits} == {h.doc_id for h in other_hits.hits} == {"p1", "p3"}
-    with libraries[1].store.open().searcher() as s:
+    with cores[1].index.open().searcher() as s:
         assert s.doc_frequency("body", "银发课堂") == 2
-    with libraries[0].store.open().searcher() as s:
+    with cores[0].index.open().searcher() as s:
         assert s.doc_frequency("body", "银发课堂") == 0
 
 

@@ -11,9 +11,10 @@ import pytest
 from conftest import make_settings
 from whoosh import query as wq
 
+from hongxian import Hongxian
 from indexer import postings
-from indexer.library import Library
 from indexer.postings import query_ids, term_ids, term_postings
+from kb.jobs import JobKind
 
 DOC = "---\nid: {id}\ntitle: 第{n}篇\n---\n一、做法\n{text}\n二、成效\n居民满意，社区和谐。\n"
 WORDS = ["社区", "居民", "文化长廊", "读书会", "满意", "做法", "没有的词"]
@@ -23,7 +24,7 @@ WORDS = ["社区", "居民", "文化长廊", "读书会", "满意", "做法", "�
 def reader(tmp_path_factory):
     """An index of several segments, some with deleted entries."""
     root = tmp_path_factory.mktemp("postings")
-    library = Library(make_settings(root / "data"))
+    core = Hongxian(make_settings(root / "data"), background=False)
     src = root / "src"
     src.mkdir()
 
@@ -32,14 +33,14 @@ def reader(tmp_path_factory):
 
     for i in range(40):
         write(i, f"社区设置文化长廊第{i}处。" + "居民参加读书会。" * (i % 3))
-    library.ingest([str(src)])
+    core.documents.ingest([str(src)])
     for i in range(0, 40, 3):
         write(i, f"改写：社区居民读书会第{i}期。")
-    library.ingest([str(src)])
-    with library.kb() as kb:
+    core.documents.ingest([str(src)])
+    with core.kb as kb:
         kb.documents.remove("d7")
-    library.update_index()
-    ix = library.store.open()
+    core.jobs.run(JobKind.INDEX).result["index"]
+    ix = core.index.open()
     with ix.searcher() as s:
         r = s.reader()
         assert len(list(r.leaf_readers())) >= 2

@@ -7,11 +7,11 @@ import json
 import pytest
 from conftest import make_settings
 
-from indexer.library import Library
+from hongxian import Hongxian
+from hongxian.cli import main
 from indexer.results import Hit, HitKind, SearchResult, SimilarHit, mark
 from kb.normalize import normalize
 from web import create_app
-from web.cli import main
 
 DOCS = {
     "a1": ("社区<读书会>的故事", "一、主要做法\n（一）办好读书会\n社区每月举办读书会，每次读书会，居民分享“好书”。\n"
@@ -26,23 +26,23 @@ HIT_KEYS = ["doc_id", "title", "title_html", "rank", "modes", "suggested_modes",
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory) -> Library:
+def core(tmp_path_factory) -> Hongxian:
     root = tmp_path_factory.mktemp("results")
     src = root / "src"
     src.mkdir()
     for doc_id, (title, body) in DOCS.items():
         src.joinpath(f"{doc_id}.md").write_text(f"---\nid: {doc_id}\ntitle: {title}\n---\n{body}", encoding="utf-8")
-    library = Library(make_settings(root / "data", login_required=False))
-    library.ingest([str(src)])
-    return library
+    core = Hongxian(make_settings(root / "data", login_required=False), background=False)
+    core.documents.ingest([str(src)])
+    return core
 
 
 def marked(text: str, spans) -> list[str]:
     return [normalize(text[s:e]) for s, e in spans]
 
 
-def test_hits_carry_plain_text_and_the_spans_that_matched(library):
-    result = library.search.search("读书会")
+def test_hits_carry_plain_text_and_the_spans_that_matched(core):
+    result = core.search.search("读书会")
     assert isinstance(result, SearchResult) and all(isinstance(h, Hit) for h in result.hits)
     first = result.hits[0]
     assert first.doc_id == "a1" and first.title == "社区<读书会>的故事"  # plain, not escaped
@@ -58,8 +58,8 @@ def test_hits_carry_plain_text_and_the_spans_that_matched(library):
             assert set(marked(text, spans)) <= {"读书会", "读书"}
 
 
-def test_the_json_form_is_the_documented_object(library):
-    result = library.search.search("文化长廊 宣传栏")
+def test_the_json_form_is_the_documented_object(core):
+    result = core.search.search("文化长廊 宣传栏")
     data = result.to_dict()
     assert list(data) == JSON_KEYS
     assert all(list(hit) == HIT_KEYS for hit in data["hits"])
@@ -73,15 +73,15 @@ def test_the_json_form_is_the_documented_object(library):
     assert data["facets"]["type"] == [] and isinstance(data["facets"]["mode"], list)
 
 
-def test_a_whole_document_hit(library):
-    hit = library.search.search("title:农村").hits[0]
+def test_a_whole_document_hit(core):
+    hit = core.search.search("title:农村").hits[0]
     assert hit.kind is HitKind.DOCUMENT and hit.section is None and hit.section_spans == ()
     assert hit.to_dict()["section_html"] is None and hit.to_dict()["kind"] == "document"
     assert marked(hit.title, hit.title_spans) == ["农村"]
 
 
-def test_similar_hits_are_data_too(library):
-    hits = library.search.similar("a3")
+def test_similar_hits_are_data_too(core):
+    hits = core.search.similar("a3")
     assert hits and all(isinstance(h, SimilarHit) for h in hits)
     assert all(list(h.to_dict()) == ["doc_id", "title", "section", "ord", "snippet", "score", "shared_terms"]
                for h in hits)
@@ -89,27 +89,27 @@ def test_similar_hits_are_data_too(library):
     assert "文化长廊" in hit.shared_terms and "文化长廊" in marked(hit.snippet, hit.snippet_spans)
 
 
-def test_the_command_line_marks_spans_with_brackets(library, runner):
-    out = runner.invoke(main, ["--data-dir", str(library.settings.data_dir), "search", "读书会 宣传栏"]).output
+def test_the_command_line_marks_spans_with_brackets(core, runner):
+    out = runner.invoke(main, ["--data-dir", str(core.settings.data_dir), "search", "读书会 宣传栏"]).output
     assert "社区<【读书会】>的故事  [a1]" in out
     assert "【宣传栏】" in out and "&amp;" not in out and "<mark>" not in out
-    data = json.loads(runner.invoke(main, ["--data-dir", str(library.settings.data_dir), "search", "读书会",
+    data = json.loads(runner.invoke(main, ["--data-dir", str(core.settings.data_dir), "search", "读书会",
                                            "--json"]).output)
-    expected = library.search.search("读书会").to_dict()
+    expected = core.search.search("读书会").to_dict()
     data.pop("took_ms"), expected.pop("took_ms")
     assert data == expected
 
 
-def test_the_site_marks_spans_and_escapes_the_rest(library):
-    client = create_app({"TESTING": True}, library=library).test_client()
+def test_the_site_marks_spans_and_escapes_the_rest(core):
+    client = create_app({"TESTING": True}, core=core).test_client()
     html = client.get("/search?q=读书会 宣传栏").get_data(as_text=True)
     assert "社区&lt;<mark>读书会</mark>&gt;的故事" in html
     assert "<mark>宣传栏</mark>" in html and "&amp; " in html
     api = client.get("/api/search?q=读书会").get_json()
-    expected = library.search.search("读书会").to_dict()
+    expected = core.search.search("读书会").to_dict()
     api.pop("took_ms"), expected.pop("took_ms")
     assert api == expected
     similar = client.get("/api/documents/a3/similar").get_json()["similar"]
-    assert similar == [h.to_dict() for h in library.search.similar("a3")]
+    assert similar == [h.to_dict() for h in core.search.similar("a3")]
     page = client.get("/doc/a3").get_data(as_text=True)
     assert "<mark>文化长廊</mark>" in page

@@ -209,7 +209,7 @@ def built(tmp_path_factory):
 @pytest.fixture(scope="module")
 def search(built):
     """Search, with results in their JSON form (as ``kb search --json`` prints them)."""
-    return lambda *args, **kwargs: built.library.search.search(*args, **kwargs).to_dict()
+    return lambda *args, **kwargs: built.core.search.search(*args, **kwargs).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -376,7 +376,7 @@ def test_unknown_mode_lists_the_valid_ones(search):
 def test_similar_practices_come_from_other_documents(built, docs):
     doc = docs[CLUB.id]
     practice = next(s for s in doc["sections"] if s["is_practice"] and "会所文化" in s["heading"])
-    similar = built.library.search.similar(CLUB.id, practice["ord"])
+    similar = built.core.search.similar(CLUB.id, practice["ord"])
     assert similar and all(h.doc_id != CLUB.id for h in similar)
     assert len({h.doc_id for h in similar}) == len(similar)
     assert all(isinstance(h.ord, int) for h in similar)  # sections, not whole documents
@@ -391,7 +391,7 @@ def test_similar_practices_come_from_other_documents(built, docs):
                           "not a practice): APART's opening paragraph is among CLUB's similar practices")
 def test_similar_practices_are_practices(built, docs):
     practice = next(s for s in docs[CLUB.id]["sections"] if s["is_practice"] and "会所文化" in s["heading"])
-    similar = built.library.search.similar(CLUB.id, practice["ord"])
+    similar = built.core.search.similar(CLUB.id, practice["ord"])
     is_practice = {(d, s["ord"]): s["is_practice"] for d, doc in docs.items() for s in doc["sections"]}
     assert similar and all(is_practice[h.doc_id, h.ord] for h in similar)
 
@@ -422,7 +422,7 @@ def test_highlights_land_on_every_repeated_occurrence(search):
 
 
 def test_parts_of_a_compound_are_marked_only_where_the_compound_is_not(search, built):
-    assert built.library.analyzer.parts("服务联盟") == ("服务", "联盟")
+    assert built.core.analyzer.parts("服务联盟") == ("服务", "联盟")
     seen = set()
     for hit in search("服务联盟", limit=20)["hits"]:
         for html in (hit["snippet"], hit["section_html"] or ""):

@@ -13,8 +13,8 @@ from kb.settings import INDEXER_DATA
 
 
 @pytest.fixture(scope="module")
-def texts(sample_library):
-    with sample_library.kb() as kb:
+def texts(sample_core):
+    with sample_core.kb as kb:
         return [normalize(d.title + "\n" + d.body) for d in kb.documents.many(kb.documents.all_ids())]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from builder import write
 from stock import CLUBHOUSE, SALON, SERVICE
 
-from indexer.library import Library
+from hongxian import Hongxian
 from kb.settings import load_settings
 
 
@@ -28,19 +28,19 @@ def small_corpus(tmp_path: Path) -> Path:
 
 
 def test_bootstrap_imports_the_corpus_once_then_keeps_the_index_current(tmp_path):
-    library = Library(load_settings(data_dir=tmp_path / "data",
-                                    overrides={"corpus_dir": str(small_corpus(tmp_path))}, environ={}))
-    first = library.bootstrap()
+    core = Hongxian(load_settings(data_dir=tmp_path / "data",
+                                    overrides={"corpus_dir": str(small_corpus(tmp_path))}, environ={}), background=False)
+    first = core.bootstrap()
     assert first["ingest"]["added"] == 3 and first["index"]["mode"] == "rebuild"
-    assert library.bootstrap() == {}  # nothing to do on the second start
-    with library.kb() as kb:
+    assert core.bootstrap() == {}  # nothing to do on the second start
+    with core.kb as kb:
         kb.documents.remove(SALON.id)
-    assert library.bootstrap()["index"]["deleted"] == 1
+    assert core.bootstrap()["index"]["deleted"] == 1
 
 
 def test_bootstrap_without_a_corpus_serves_an_empty_base(tmp_path):
-    library = Library(load_settings(data_dir=tmp_path / "data", overrides={"corpus_dir": ""}, environ={}))
-    done = library.bootstrap()
+    core = Hongxian(load_settings(data_dir=tmp_path / "data", overrides={"corpus_dir": ""}, environ={}), background=False)
+    done = core.bootstrap()
     assert "ingest" not in done and done["index"]["documents"] == 0
 
 
@@ -93,8 +93,8 @@ def test_kb_serve_answers_on_a_port(tmp_path):
 
 def test_nothing_heavy_happens_at_import_time():
     """Importing every module loads no jieba, opens no database and creates no app."""
-    code = ("import sys, web, web.cli, web.pages, web.api, indexer.search, indexer.index, "
-            "indexer.library, kb.database; "
+    code = ("import sys, web, hongxian.cli, web.pages, web.api, indexer.search, indexer.index, "
+            "hongxian.core, kb.database; "
             "print(sorted(m for m in ('jieba', 'opencc', 'sqlite3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout.strip()

@@ -17,7 +17,8 @@ from conftest import make_settings
 from stock import CLUBHOUSE, DOCS, HUB, LINKAGE, PLATFORM, SALON, SERVICE
 from werkzeug.test import EnvironBuilder
 
-from indexer.library import Library
+from hongxian import Hongxian
+from kb.settings import override
 from web import create_app
 
 PASSWORD = "password-123"
@@ -29,18 +30,18 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def library(built) -> Library:
-    library = built.library
-    with library.kb() as kb:
+def core(built) -> Hongxian:
+    core = built.core
+    with core.kb as kb:
         for name, role in (("admin", "admin"), ("editor", "editor"), ("editor2", "editor"),
                            ("reader", "reader")):
             kb.accounts.add(name, PASSWORD, role)
-    return library
+    return core
 
 
 @pytest.fixture(scope="module")
-def app(library):
-    return create_app({"TESTING": True}, library=library)
+def app(core):
+    return create_app({"TESTING": True}, core=core)
 
 
 def token(client, url: str = "/login") -> str:
@@ -148,20 +149,20 @@ def test_logout_ends_the_session(app):
     assert client.get("/").status_code == 302
 
 
-def test_password_change_signs_other_sessions_out(app, library):
-    with library.kb() as kb:
+def test_password_change_signs_other_sessions_out(app, core):
+    with core.kb as kb:
         kb.accounts.add("mover", PASSWORD, "reader")
     client = login(app, "mover")
     assert client.get("/").status_code == 200
-    with library.kb() as kb:
+    with core.kb as kb:
         kb.accounts.set_password("mover", "another-password")
     assert client.get("/").status_code == 302
     login(app, "mover", "another-password")
 
 
 def test_setup_creates_the_first_admin_only_while_there_is_none(tmp_path):
-    library = Library(make_settings(tmp_path / "fresh", corpus_dir=""))
-    app = create_app({"TESTING": True}, library=library)
+    core = Hongxian(make_settings(tmp_path / "fresh", corpus_dir=""), background=False)
+    app = create_app({"TESTING": True}, core=core)
     client = app.test_client()
     assert client.get("/").headers["Location"] == "/setup"
     assert client.get("/login").headers["Location"] == "/setup"
@@ -177,12 +178,13 @@ def test_setup_creates_the_first_admin_only_while_there_is_none(tmp_path):
     assert other.get("/setup").headers["Location"] == "/login"
     response = other.post("/setup", data={"username": "intruder", "password": "pw-1234567",
                                           "password2": "pw-1234567", "csrf_token": token(other)})
-    with library.kb() as kb:
+    with core.kb as kb:
         assert [u["username"] for u in kb.accounts.list()] == ["chief"]
 
 
-def test_the_site_can_be_open_to_readers(library):
-    app = create_app({"TESTING": True, "login_required": False}, library=library)
+def test_the_site_can_be_open_to_readers(core):
+    app = create_app({"TESTING": True}, core=Hongxian(override(core.settings, {"login_required": False}),
+                                                      background=False))
     client = app.test_client()
     assert client.get("/search?q=学会").status_code == 200
     assert client.get("/api/search?q=学会").status_code == 200
@@ -202,8 +204,8 @@ def test_every_reading_page_answers_a_reader(reader, built, url):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_reader_cannot_tag_curate_or_import(reader, library):
-    with library.kb() as kb:
+def test_reader_cannot_tag_curate_or_import(reader, core):
+    with core.kb as kb:
         before = kb.documents.get(SALON.id).to_dict()["modes"]
     forbidden = [
         (f"/doc/{SALON.id}/modes", {"mode": "文化嵌入型", "decision": "confirm"}),
@@ -219,18 +221,18 @@ def test_reader_cannot_tag_curate_or_import(reader, library):
     response = reader.post("/import", data={"csrf_token": token(reader, "/pearls"),
                                             "files": (io.BytesIO(b"x"), "a.md")})
     assert response.status_code == 403
-    with library.kb() as kb:
+    with core.kb as kb:
         assert kb.documents.get(SALON.id).to_dict()["modes"] == before
         assert kb.pearls.summaries(owner="reader") == []
         assert kb.accounts.get("x1") is None
 
 
-def test_editor_cannot_manage_users_import_or_edit_modes(editor, library):
+def test_editor_cannot_manage_users_import_or_edit_modes(editor, core):
     assert editor.get("/admin/users").status_code == 403
     assert post(editor, "/admin/users", {"action": "role", "username": "editor", "role": "admin"}).status_code == 403
     assert editor.get("/import").status_code == 403
     assert post(editor, "/modes", {"name": "编辑模式", "signals": "编辑"}).status_code == 403
-    with library.kb() as kb:
+    with core.kb as kb:
         assert kb.accounts.get("editor").role == "editor"
         assert "编辑模式" not in kb.modes.taxonomy().names()
 
@@ -250,8 +252,8 @@ def test_nav_shows_what_the_role_can_do(reader, editor, admin):
     ("/modes", {"name": "伪造模式", "signals": "伪造"}),
     ("/admin/users", {"action": "add", "username": "forged", "password": PASSWORD, "role": "admin"}),
 ])
-def test_forged_requests_without_a_token_change_nothing(admin, library, url, data):
-    with library.kb() as kb:
+def test_forged_requests_without_a_token_change_nothing(admin, core, url, data):
+    with core.kb as kb:
         before = (kb.documents.get(HUB.id).to_dict()["modes"], kb.pearls.summaries(), kb.modes.taxonomy().names(),
                   kb.accounts.list())
     response = admin.post(url, data=data)
@@ -259,18 +261,18 @@ def test_forged_requests_without_a_token_change_nothing(admin, library, url, dat
     assert "CSRF" in response.get_data(as_text=True)
     response = admin.post(url, data={**data, "csrf_token": "forged-token"})
     assert response.status_code == 400
-    with library.kb() as kb:
+    with core.kb as kb:
         after = (kb.documents.get(HUB.id).to_dict()["modes"], kb.pearls.summaries(), kb.modes.taxonomy().names(),
                  kb.accounts.list())
     assert after == before
 
 
-def test_json_writes_need_the_token_header_too(editor, library, built):
+def test_json_writes_need_the_token_header_too(editor, core, built):
     string_id = int(post(editor, "/pearls", {"title": "顺序测试"}).headers["Location"].split("/")[2])
     for ord_ in (-1, built.ord_of(LINKAGE.id, "双报到")):
         added = post(editor, "/pearls/add", {"doc_id": LINKAGE.id, "ord": ord_, "string_id": string_id})
         assert added.status_code == 302, added.get_data(as_text=True)
-    with library.kb() as kb:
+    with core.kb as kb:
         ids = [p["id"] for p in kb.pearls.get(string_id)["pearls"]]
     assert len(ids) == 2
     url = f"/pearls/{string_id}/order"
@@ -280,8 +282,8 @@ def test_json_writes_need_the_token_header_too(editor, library, built):
 
 
 # -------------------------------------------------------------------------------- tagging
-def _suggested(library) -> tuple[str, str]:
-    with library.kb() as kb:
+def _suggested(core) -> tuple[str, str]:
+    with core.kb as kb:
         _, items = kb.tags.review_queue(limit=50)
     item = next(i for i in items if i["doc_id"] not in (HUB.id,))
     return item["doc_id"], item["suggested"][0].mode
@@ -298,11 +300,11 @@ def test_review_queue_lists_suggestions_strongest_first(editor):
     assert best == sorted(best, reverse=True) and best[0] > best[-1]  # the cases, strongest first
 
 
-def test_editor_confirms_a_suggestion_and_history_records_it(editor, library):
-    doc_id, mode = _suggested(library)
+def test_editor_confirms_a_suggestion_and_history_records_it(editor, core):
+    doc_id, mode = _suggested(core)
     response = post(editor, f"/doc/{doc_id}/modes", {"mode": mode, "decision": "confirm"})
     assert response.status_code == 302 and response.headers["Location"].endswith("#modes")
-    with library.kb() as kb:
+    with core.kb as kb:
         doc = kb.documents.get(doc_id).to_dict()
         assert mode in doc["modes"]["confirmed"]
         assert kb.tags.history(doc_id)[0].to_dict() | {"at": None} == {
@@ -314,16 +316,16 @@ def test_editor_confirms_a_suggestion_and_history_records_it(editor, library):
     assert any(h["doc_id"] == doc_id and mode in h["modes"] for h in hits)
 
 
-def test_editor_rejects_and_adds_a_mode_by_hand(editor, library):
-    doc_id, mode = _suggested(library)
+def test_editor_rejects_and_adds_a_mode_by_hand(editor, core):
+    doc_id, mode = _suggested(core)
     post(editor, f"/doc/{doc_id}/modes", {"mode": mode, "decision": "reject"})
-    with library.kb() as kb:
+    with core.kb as kb:
         names = kb.modes.taxonomy().names()
         modes = kb.documents.get(doc_id).to_dict()["modes"]
     assert mode in modes["rejected"] and mode not in [s["mode"] for s in modes["suggested"]]
     other = next(n for n in names if n not in modes["confirmed"] and n != mode)
     post(editor, f"/doc/{doc_id}/modes", {"mode": other, "decision": "confirm"})
-    with library.kb() as kb:
+    with core.kb as kb:
         assert other in kb.documents.get(doc_id).to_dict()["modes"]["confirmed"]
 
 
@@ -340,8 +342,8 @@ def test_tagging_a_missing_document_is_404(editor):
     assert post(editor, "/doc/no-such-doc/modes", {"mode": "文化嵌入型", "decision": "confirm"}).status_code == 404
 
 
-def test_case_page_marks_evidence_and_offers_a_citation(reader, library):
-    with library.kb() as kb:
+def test_case_page_marks_evidence_and_offers_a_citation(reader, core):
+    with core.kb as kb:
         _, items = kb.tags.review_queue(limit=50)
     doc_id = items[-1]["doc_id"]
     html = reader.get(f"/doc/{doc_id}").get_data(as_text=True)
@@ -351,7 +353,7 @@ def test_case_page_marks_evidence_and_offers_a_citation(reader, library):
 
 
 # ---------------------------------------------------------------------------------- modes
-def test_admin_adds_a_mode_that_takes_effect_without_restart(admin, reader, library):
+def test_admin_adds_a_mode_that_takes_effect_without_restart(admin, reader, core):
     response = post(admin, "/modes", {"name": "数字赋能型", "short": "用数字平台做服务",
                                       "description": "以线上平台联系党员群众", "signals": "平台:3\n线上:2, 微信:2、数字化:2"})
     assert response.status_code == 302
@@ -368,9 +370,9 @@ def test_admin_adds_a_mode_that_takes_effect_without_restart(admin, reader, libr
                 if m["name"] == "数字赋能型")["suggested"] == 0
 
 
-def test_a_mode_without_signals_is_refused(admin, library):
+def test_a_mode_without_signals_is_refused(admin, core):
     assert post(admin, "/modes", {"name": "空模式", "signals": ""}).status_code == 400
-    with library.kb() as kb:
+    with core.kb as kb:
         assert "空模式" not in kb.modes.taxonomy().names()
 
 
@@ -385,14 +387,14 @@ def _new_string(client, title: str = "以文化凝聚人心") -> int:
     return int(response.headers["Location"].split("/")[2])
 
 
-def test_curator_builds_annotates_reorders_and_publishes(editor, anon, library):
+def test_curator_builds_annotates_reorders_and_publishes(editor, anon, core):
     string_id = _new_string(editor)
-    with library.kb() as kb:
+    with core.kb as kb:
         practice = next(s for s in kb.documents.get(CLUBHOUSE.id).to_dict()["sections"] if s["is_practice"])
     post(editor, "/pearls/add", {"doc_id": CLUBHOUSE.id, "ord": practice["ord"], "string_id": string_id})
     post(editor, "/pearls/add", {"doc_id": CLUBHOUSE.id, "string_id": string_id})
     post(editor, "/pearls/add", {"doc_id": SERVICE.id, "string_id": string_id})
-    with library.kb() as kb:
+    with core.kb as kb:
         pearls = kb.pearls.get(string_id)["pearls"]
     assert [(p["doc_id"], p["kind"]) for p in pearls] == [
         (CLUBHOUSE.id, "practice"), (CLUBHOUSE.id, "case"), (SERVICE.id, "case")]
@@ -441,7 +443,7 @@ def test_drafts_are_private_to_their_curator_and_admins(editor, app, admin, read
     assert "草稿" not in other.get("/pearls").get_data(as_text=True).split("已发布")[0].split("我编的")[1]
 
 
-def test_another_editor_cannot_change_a_published_string(editor, app, library):
+def test_another_editor_cannot_change_a_published_string(editor, app, core):
     string_id = _new_string(editor, "公开的串")
     post(editor, "/pearls/add", {"doc_id": SALON.id, "string_id": string_id})
     post(editor, f"/pearls/{string_id}/publish", {"action": "publish"})
@@ -451,25 +453,25 @@ def test_another_editor_cannot_change_a_published_string(editor, app, library):
                       (f"/pearls/{string_id}/publish", {"action": "unpublish"}),
                       (f"/pearls/{string_id}/delete", {})):
         assert post(other, url, data).status_code == 403
-    with library.kb() as kb:
+    with core.kb as kb:
         string = kb.pearls.get(string_id)
     assert (string["title"], string["status"]) == ("公开的串", "published")
 
 
-def test_adding_to_a_new_string_from_a_search_result(editor, library):
+def test_adding_to_a_new_string_from_a_search_result(editor, core):
     response = post(editor, "/pearls/add", {"doc_id": HUB.id, "ord": "-1", "string_id": "new",
                                             "new_title": "从检索结果新建", "next": "/search?q=学会"})
     assert unquote(response.headers["Location"]) == "/search?q=学会"
-    with library.kb() as kb:
+    with core.kb as kb:
         mine = [s for s in kb.pearls.summaries(owner="editor") if s["title"] == "从检索结果新建"]
     assert mine and mine[0]["pearl_count"] == 1
 
 
-def test_bad_pearl_requests(editor, library):
+def test_bad_pearl_requests(editor, core):
     string_id = _new_string(editor, "坏请求")
     assert post(editor, "/pearls/add", {"doc_id": "no-such", "string_id": string_id}).status_code == 404
     def strings() -> int:
-        with library.kb() as kb:
+        with core.kb as kb:
             return len(kb.pearls.summaries(owner="editor"))
 
     before = strings()
@@ -482,7 +484,7 @@ def test_bad_pearl_requests(editor, library):
     assert post(editor, f"/pearls/{string_id}/publish", {"action": "publish"}).status_code == 400  # empty
     assert post(editor, f"/pearls/{string_id}/pearls/999999", {"action": "up"}).status_code == 404
     assert post(editor, "/pearls/add", {"doc_id": HUB.id, "string_id": string_id}).status_code == 302
-    with library.kb() as kb:
+    with core.kb as kb:
         [pearl] = kb.pearls.get(string_id)["pearls"]
     assert post(editor, f"/pearls/{string_id}/pearls/{pearl['id']}", {"action": "dance"}).status_code == 400
     assert post(editor, f"/pearls/{string_id}/order", {"order": "1,x"}).status_code == 400
@@ -503,7 +505,7 @@ def _upload(client, files: list[tuple[bytes, str]]):
     return client.post("/import", data=data, content_type="multipart/form-data")
 
 
-def test_admin_imports_files_and_sees_the_report(admin, reader, library):
+def test_admin_imports_files_and_sees_the_report(admin, reader, core):
     good = ("---\nid: upload-001\ntitle: 上传的案例：楼宇党建新做法\nunit: 测试单位\ndate: 2024-03-01\n---\n\n"
             "一、做法\n\n楼宇党建与园区党建相结合，上传测试用语“云端议事厅”。\n").encode()
     hostile = ("---\nid: upload-002\ntitle: 含脚本<script>alert(1)</script>的标题\n---\n\n"
@@ -549,11 +551,12 @@ def test_api_returns_the_original_file_as_a_download(admin, reader, anon):
     assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
 
 
-def test_import_without_files_or_too_large(admin, library):
+def test_import_without_files_or_too_large(admin, core):
     response = admin.post("/import", data={"csrf_token": token(admin, "/pearls")},
                           content_type="multipart/form-data")
     assert response.status_code == 400
-    small = create_app({"TESTING": True, "upload_mb": 1}, library=library)
+    small = create_app({"TESTING": True}, core=Hongxian(override(core.settings, {"upload_mb": 1}),
+                                                        background=False))
     client = login(small, "admin")
     builder = EnvironBuilder(path="/import", method="POST", data={
         "csrf_token": token(client, "/pearls"), "files": (io.BytesIO(b"x" * (2 * 1024 * 1024)), "big.md")})
@@ -567,19 +570,19 @@ def test_import_without_files_or_too_large(admin, library):
 
 
 # ---------------------------------------------------------------------------------- users
-def test_admin_manages_users(admin, app, library):
+def test_admin_manages_users(admin, app, core):
     assert post(admin, "/admin/users", {"action": "add", "username": "新读者", "password": PASSWORD,
                                         "role": "reader"}).status_code == 302
     assert post(admin, "/admin/users", {"action": "role", "username": "新读者", "role": "editor"}).status_code == 302
     assert post(admin, "/admin/users", {"action": "password", "username": "新读者",
                                         "password": "new-password-1"}).status_code == 302
-    with library.kb() as kb:
+    with core.kb as kb:
         assert kb.accounts.authenticate("新读者", "new-password-1").role == "editor"
     assert "新读者" in admin.get("/admin/users").get_data(as_text=True)
     assert post(admin, "/admin/users", {"action": "add", "username": "x", "password": "short",
                                         "role": "reader"}).status_code == 400
     assert post(admin, "/admin/users", {"action": "role", "username": "admin", "role": "reader"}).status_code == 400
-    with library.kb() as kb:
+    with core.kb as kb:
         assert kb.accounts.get("admin").role == "admin"
 
 
@@ -593,13 +596,13 @@ def test_api_errors_are_json(reader, anon):
     assert response.status_code == 404 and response.is_json
 
 
-def test_api_search_is_the_cli_json(reader, library):
+def test_api_search_is_the_cli_json(reader, core):
     from click.testing import CliRunner
 
-    from web.cli import main
+    from hongxian.cli import main
 
     api = reader.get("/api/search?q=学会&mode=枢纽中介型").get_json()
-    result = CliRunner().invoke(main, ["--data-dir", str(library.settings.data_dir), "search", "学会",
+    result = CliRunner().invoke(main, ["--data-dir", str(core.settings.data_dir), "search", "学会",
                                        "--mode", "枢纽中介型", "--json"])
     cli = json.loads(result.output)
     for data in (api, cli):

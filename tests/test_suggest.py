@@ -6,12 +6,12 @@ import opencc
 import pytest
 from builder import Doc
 
+from hongxian.cli import main
 from kb import learn
 from kb.normalize import normalize
 from kb.settings import CHECKOUT
 from kb.suggest import find_signals, need, sentences, suggest_document, suggest_modes
 from kb.taxonomy import Mode, load_taxonomy
-from web.cli import main
 
 CULTURE = Mode("文化嵌入型", signals={"文化": 1.0, "企业文化": 2.0, "文化长廊": 2.5, "展演": 2.0})
 SERVICE = Mode("服务导入型", signals={"服务联盟": 2.5, "白领": 1.5})

@@ -11,6 +11,8 @@ import pytest
 from builder import build
 from stock import CLUBHOUSE, DOCS, HUB, LINKAGE, SERVICE
 
+from hongxian import Hongxian
+from kb.settings import override
 from web import create_app
 
 
@@ -21,7 +23,8 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(built):
-    app = create_app({"TESTING": True, "login_required": False}, library=built.library)
+    app = create_app({"TESTING": True}, core=Hongxian(override(built.settings, {"login_required": False}),
+                                                      background=False))
     with app.test_client() as client:
         yield client
 
@@ -66,7 +69,7 @@ def test_search_page_highlights_groups_and_facets(client):
 
 
 def test_opening_text_is_labelled_as_such(client, built):
-    result = built.library.search.search("两新组织", limit=100)
+    result = built.core.search.search("两新组织", limit=100)
     openings = [h for h in result.hits if h.kind != "document" and not h.section]
     assert openings, "some hits should come from text before the first heading"
     assert LINKAGE.id in [h.doc_id for h in openings]  # it writes the word only there
@@ -107,7 +110,7 @@ def test_missing_document(client):
 
 def test_api_search_matches_the_cli_shape(client, built):
     data = get(client, "/api/search?q=会所文化&limit=5").get_json()
-    direct = built.library.search.search("会所文化", limit=5).to_dict()
+    direct = built.core.search.search("会所文化", limit=5).to_dict()
     assert direct["total"] == 2
     for key in ("query", "total", "hits", "facets"):
         assert data[key] == json.loads(json.dumps(direct[key]))

@@ -1,24 +1,30 @@
-"""The Flask site and JSON API. ``create_app`` builds the app; nothing is created at import time."""
+"""The Flask site and JSON API, a front of the application core (:mod:`hongxian`).
+
+``create_app`` builds the app over a core (its configuration checked at once: a bad setting,
+taxonomy, dictionary or synonyms file stops the start with a clear message); nothing is created
+at import time. Views parse the request, call one use case of the core and render the answer.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, jsonify, redirect, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from indexer.library import Library
+from hongxian import Hongxian
 from kb.errors import KbError, Unauthorized
 from kb.settings import SETTINGS, Settings, load_settings
 
 _SETTING_NAMES = {s.name for s in SETTINGS}
 csrf = CSRFProtect()
+log = logging.getLogger(__name__)
 
 
 def public(view: Callable) -> Callable:
@@ -58,16 +64,21 @@ def _secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def create_app(config: dict[str, object] | None = None, library: Library | None = None) -> Flask:
-    """Application factory. ``config`` may hold Hongxian settings (``data_dir`` …) and Flask keys."""
+def create_app(config: dict[str, object] | None = None, core: Hongxian | None = None) -> Flask:
+    """Application factory. ``config`` may hold Flask keys and, when no ``core`` is given,
+    Hongxian settings (``data_dir`` …, converted like every other source of settings). A given
+    core brings its own settings: settings beside it are refused rather than silently applied
+    to a copy (build the core with them: ``Hongxian(override(settings, {...}))``)."""
     app = Flask(__name__)
     config = dict(config or {})
     overrides = {k: config.pop(k) for k in list(config) if k in _SETTING_NAMES}
-    if library is None:
-        library = Library(load_settings(overrides=overrides))
-    elif overrides:  # settings given beside a ready library (tests): a library with them applied
-        library = Library(replace(library.settings, **overrides))
-    settings = library.settings
+    if core is None:
+        core = Hongxian(load_settings(overrides=overrides), background=True)
+    elif overrides:
+        raise ValueError(f"设置 {'、'.join(overrides)} 应在创建核心（Hongxian）时给出，而不是与现成的核心一起传给 create_app")
+    core.check()
+    core.jobs.abandon_stale()
+    settings = core.settings
     app.session_interface = _LazyKeySessions(settings)
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or None,
@@ -84,15 +95,14 @@ def create_app(config: dict[str, object] | None = None, library: Library | None 
     )
     app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["hongxian"] = library
+    app.extensions["hongxian"] = core
 
-    from . import admin, api, auth, modes, pages, pearls, tagging
+    from . import admin, api, auth, jobs, modes, pages, pearls, tagging
 
     csrf.init_app(app)
     auth.login_manager.init_app(app)
-    for module in (pages, auth, modes, tagging, pearls, admin, api):
+    for module in (pages, auth, modes, tagging, pearls, admin, api, jobs):
         app.register_blueprint(module.bp)
-    app.teardown_appcontext(_close_kb)
     app.before_request(_gate)
     app.context_processor(_template_globals)
     from .markdown import markdown_excerpt, render_markdown
@@ -137,27 +147,16 @@ def _login_required() -> bool:
 
 def _template_globals() -> dict[str, object]:
     from .auth import viewer
+    from .jobs import active_jobs
 
-    return {"viewer": viewer(), "login_required": _login_required()}
+    return {"viewer": viewer(), "login_required": _login_required(), "active_jobs": active_jobs}
 
 
-def library() -> Library:
+def core() -> Hongxian:
+    """The application core every view calls."""
     from flask import current_app
 
     return current_app.extensions["hongxian"]
-
-
-def get_kb():  # noqa: ANN201 - KnowledgeBase
-    """The request's knowledge-base handle, closed at teardown."""
-    if "kb" not in g:
-        g.kb = library().kb()
-    return g.kb
-
-
-def _close_kb(exc: BaseException | None = None) -> None:
-    kb = g.pop("kb", None)
-    if kb is not None:
-        kb.close()
 
 
 def _wants_json() -> bool:
@@ -165,9 +164,11 @@ def _wants_json() -> bool:
 
 
 def _kb_error(exc: KbError):  # noqa: ANN202
+    if exc.server_fault:  # the operator reads the whole message (paths included) in the log
+        log.error("%s %s: %s (%s)", request.method, request.path, exc.message, exc.code)
     if _wants_json():
         return jsonify(exc.to_dict()), exc.status
-    return render_template("error.html", message=exc.message, status=exc.status), exc.status
+    return render_template("error.html", message=exc.public_message, status=exc.status), exc.status
 
 
 def _error(status: int, code: str, message: str):  # noqa: ANN202
@@ -185,7 +186,7 @@ def _not_allowed(exc: Exception):  # noqa: ANN202
 
 
 def _too_large(exc: Exception):  # noqa: ANN202
-    limit = library().settings.upload_mb
+    limit = core().settings.upload_mb
     return _error(413, "too_large", f"上传的内容太大（上限 {limit} MB，可在设置 upload_mb 中调整）")
 
 
@@ -198,7 +199,7 @@ def _unauthorized(exc: Unauthorized):  # noqa: ANN202
 
     if _wants_json():
         return jsonify(exc.to_dict()), 401
-    if not get_kb().accounts.count():
+    if not core().accounts.count():
         from flask import url_for
 
         return redirect(url_for("auth.setup"))

@@ -6,15 +6,12 @@ import io
 
 from flask import Blueprint, jsonify, request, send_file
 
-from indexer.facets import FACET_NAMES
-from kb.citation import cite
 from kb.errors import BadRequest
-from kb.pearls import can_view, to_dict
+from kb.pearls import to_dict
 
-from . import get_kb, library, public
+from . import core, public
 from .auth import viewer
 from .params import search_params
-from .pearls import visible_string
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -23,21 +20,20 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def search():  # noqa: ANN201
     p = search_params(request.args)
     if not p["q"] and not p["filters"]:
-        raise BadRequest(f"请提供检索词 q 或筛选条件（{'、'.join(FACET_NAMES)}）")
-    result = library().search.search(p["q"], filters=p["filters"], page=p["page"], limit=p["limit"],
-                                     sort=p["sort"])
-    return jsonify(result.to_dict())
+        raise BadRequest("请提供检索词 q 或筛选条件（mode、domain、region、year、type、unit）")
+    return jsonify(core().search.search(p["q"], filters=p["filters"], page=p["page"],
+                                        limit=p["limit"], sort=p["sort"]).to_dict())
 
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
-    return jsonify(get_kb().documents.get(doc_id).to_dict())
+    return jsonify(core().documents.show(doc_id).to_dict())
 
 
 @bp.get("/documents/<doc_id>/original")
 def original(doc_id: str):  # noqa: ANN201
     """The file the document was imported from, byte for byte, as a download."""
-    found, data = get_kb().documents.original(doc_id)
+    found, data = core().documents.original(doc_id)
     response = send_file(io.BytesIO(data), mimetype=found.media_type, as_attachment=True,
                          download_name=found.name, conditional=False, etag=False, max_age=None)
     response.headers["Content-Type"] = found.media_type  # as stored: werkzeug would add utf-8
@@ -50,32 +46,29 @@ def similar(doc_id: str):  # noqa: ANN201
     ord_ = request.args.get("ord")
     if ord_ is not None and not ord_.lstrip("-").isdigit():
         raise BadRequest("ord 必须是整数")
-    get_kb().documents.get(doc_id)  # 404 for an unknown document
-    hits = library().search.similar(doc_id, int(ord_) if ord_ is not None else None)
+    hits = core().search.similar(doc_id, int(ord_) if ord_ is not None else None)  # 404: unknown document
     return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None,
                     "similar": [h.to_dict() for h in hits]})
 
 
 @bp.get("/modes")
 def modes():  # noqa: ANN201
-    kb = get_kb()
-    return jsonify({"programme": kb.modes.taxonomy().programme, "modes": kb.modes.counts()})
+    return jsonify({"programme": core().modes.taxonomy().programme, "modes": core().modes.counts()})
 
 
 @bp.get("/pearls")
 @public
 def pearls():  # noqa: ANN201
     """Published pearl strings; with a login also the viewer's own drafts (all, for admins)."""
-    user = viewer()
-    strings = [s for s in get_kb().pearls.summaries() if can_view(s, user)]
-    return jsonify({"pearl_strings": strings})
+    return jsonify({"pearl_strings": core().pearls.visible(viewer())})
 
 
 @bp.get("/pearls/<int:string_id>")
 @public
 def pearl_string(string_id: int):  # noqa: ANN201
-    string = visible_string(string_id)
+    string = core().pearls.get(string_id, viewer())
+    citations = core().pearls.citations(string)
     out = to_dict(string)
-    for pearl, shown in zip(string["pearls"], out["pearls"], strict=True):
-        shown["citation"] = cite(pearl["doc"]) if pearl["doc"] else None
+    for shown in out["pearls"]:
+        shown["citation"] = citations.get(shown["id"])
     return jsonify(out)

@@ -18,7 +18,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from kb.accounts import User
 from kb.errors import BadRequest, Forbidden, Unauthorized
 
-from . import get_kb
+from . import core
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -37,7 +37,7 @@ class SessionUser(UserMixin):
 @login_manager.user_loader
 def _load(session_id: str) -> SessionUser | None:
     username, _, version = session_id.partition("\n")
-    user = get_kb().accounts.get(username)
+    user = core().accounts.get(username)
     if user is None or str(user.session_version) != version:
         return None
     return SessionUser(user)
@@ -83,13 +83,13 @@ def login_page_for(path: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
-    if not get_kb().accounts.count():
+    if not core().accounts.count():
         return redirect(url_for("auth.setup"))
     target = safe_next(request.values.get("next"))
     error = None
     if request.method == "POST":
-        user = get_kb().accounts.authenticate(request.form.get("username", ""),
-                                              request.form.get("password", ""))
+        user = core().accounts.authenticate(request.form.get("username", ""),
+                                            request.form.get("password", ""))
         if user is not None:
             session.clear()  # a fresh session on login (no fixation)
             session.permanent = True
@@ -111,16 +111,14 @@ def logout():  # noqa: ANN201
 @bp.route("/setup", methods=["GET", "POST"])
 def setup():  # noqa: ANN201
     """Create the first administrator; only while there is no account at all."""
-    accounts = get_kb().accounts
+    accounts = core().accounts
     if accounts.count():
         return redirect(url_for("auth.login"))
     error = None
     if request.method == "POST":
-        password = request.form.get("password", "")
+        form = request.form
         try:
-            if password != request.form.get("password2", ""):
-                raise BadRequest("两次输入的密码不一致")
-            user = accounts.add(request.form.get("username", ""), password, "admin")
+            user = accounts.setup(form.get("username", ""), form.get("password", ""), form.get("password2", ""))
         except BadRequest as exc:
             error = exc.message
         else:

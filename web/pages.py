@@ -9,13 +9,11 @@ from indexer.facets import labels
 from indexer.results import Hit
 from kb.citation import cite
 from kb.errors import NotFound, QueryError
-from kb.model import Document, PearlStatus
-from kb.pearls import can_view
+from kb.model import Document
 
-from . import get_kb, library
+from . import core
 from .auth import viewer
 from .params import search_params
-from .pearls import editable_strings
 
 bp = Blueprint("pages", __name__)
 
@@ -44,10 +42,10 @@ def _url_with(params: dict, name: str | None = None, value: str | None = None,
 def index():  # noqa: ANN201
     if request.args.get("q") or any(request.args.get(f) for f in FACET_LABELS):
         return redirect(url_for("pages.search", **request.args.to_dict(flat=False)))
-    kb = get_kb()
-    return render_template("home.html", taxonomy=kb.modes.taxonomy(), modes=kb.modes.counts(),
-                           recent=kb.documents.recent(8), total=kb.documents.count(),
-                           strings=kb.pearls.summaries(status=PearlStatus.PUBLISHED)[:6])
+    app = core()
+    return render_template("home.html", taxonomy=app.modes.taxonomy(), modes=app.modes.counts(),
+                           recent=app.documents.recent(8), total=app.documents.count(),
+                           strings=app.pearls.published(limit=6))
 
 
 @bp.get("/search")
@@ -56,8 +54,8 @@ def search():  # noqa: ANN201
     if not params["q"] and not params["filters"]:
         return redirect(url_for("pages.index"))
     try:
-        result = library().search.search(params["q"], filters=params["filters"], page=params["page"],
-                                         limit=params["limit"], sort=params["sort"])
+        result = core().search.search(params["q"], filters=params["filters"], page=params["page"],
+                                      limit=params["limit"], sort=params["sort"])
     except QueryError as exc:
         return render_template("search.html", params=params, error=exc.message, result=None,
                                labels=FACET_LABELS, url_with=_url_with), 400
@@ -68,7 +66,7 @@ def search():  # noqa: ANN201
         else:
             groups.append([hit])
     return render_template("search.html", params=params, result=result, groups=groups, error=None,
-                           labels=FACET_LABELS, url_with=_url_with, strings=editable_strings())
+                           labels=FACET_LABELS, url_with=_url_with, strings=core().pearls.addable(viewer()))
 
 
 def evidence_sentences(doc: Document) -> dict[str, list[str]]:
@@ -112,24 +110,23 @@ def marked_paragraphs(text: str, evidence: dict[str, list[str]]) -> list[Markup]
 
 @bp.get("/doc/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
-    kb = get_kb()
-    doc = kb.documents.get(doc_id)
-    similar = library().search.similar(doc_id) if library().store.exists() else []
+    app = core()
+    doc = app.documents.show(doc_id)
+    similar = app.search.similar(doc_id, missing_ok=True)
     url = url_for("pages.document", doc_id=doc_id, _external=True)
     user = viewer()
     return render_template(
         "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc),
         marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url),
-        strings=editable_strings(), history=kb.tags.history(doc_id) if user else [],
-        in_strings=[s for s in kb.pearls.containing(doc_id) if can_view(s, user)],
-        taxonomy=kb.modes.taxonomy())
+        strings=app.pearls.addable(user), history=app.tagging.history(doc_id) if user else [],
+        in_strings=app.pearls.containing(doc_id, user), taxonomy=app.modes.taxonomy())
 
 
 @bp.get("/doc/<doc_id>/similar/<int:ord_>")
 def similar(doc_id: str, ord_: int):  # noqa: ANN201
-    doc = get_kb().documents.get(doc_id)
-    section = doc.section(ord_)
+    doc = core().documents.show(doc_id)
+    section = next((s for s in doc.sections if s.ord == ord_), None)
     if section is None:
         raise NotFound(f"文档 {doc_id} 没有第 {ord_} 节")
-    hits = library().search.similar(doc_id, ord_, limit=8)
+    hits = core().search.similar(doc_id, ord_, limit=8)
     return render_template("similar.html", doc=doc, section=section, similar=hits)

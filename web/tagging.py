@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from indexer.source import KnowledgeBaseSource
 from kb.errors import BadRequest
-from kb.model import WHOLE_DOCUMENT, TagStatus
+from kb.model import WHOLE_DOCUMENT, Role, TagStatus
 
-from . import get_kb, library
+from . import core
 from .auth import require, safe_next, viewer
 from .params import int_arg
 
@@ -19,28 +18,24 @@ REVIEW_PAGE = 20
 
 
 @bp.post("/doc/<doc_id>/modes")
-@require("editor")
+@require(Role.EDITOR)
 def decide(doc_id: str):  # noqa: ANN201
     form = request.form
     decision = DECISIONS.get(form.get("decision", ""))
     if decision is None:
         raise BadRequest("decision 应为 confirm 或 reject")
-    ord_ = form.get("ord", str(WHOLE_DOCUMENT))
-    if not ord_.lstrip("-").isdigit():
-        raise BadRequest("ord 必须是整数")
-    kb = get_kb()
+    section_ord = int_arg(form, "ord", WHOLE_DOCUMENT, minimum=WHOLE_DOCUMENT)
     mode = form.get("mode", "").strip()
-    kb.tags.decide(doc_id, mode, decision, actor=viewer().username, section_ord=int(ord_))
-    library().store.update(KnowledgeBaseSource(kb))
-    flash(f"已{'确认' if decision == 'confirmed' else '拒绝'}工作模式“{mode}”", "ok")
+    core().tagging.decide(doc_id, mode, decision, actor=viewer().username, section_ord=section_ord)
+    flash(f"已{'确认' if decision == TagStatus.CONFIRMED else '拒绝'}工作模式“{mode}”", "ok")
     fallback = url_for("pages.document", doc_id=doc_id) + "#modes"
     return redirect(safe_next(form.get("next")) if form.get("next") else fallback)
 
 
 @bp.get("/review")
-@require("editor")
+@require(Role.EDITOR)
 def review():  # noqa: ANN201
     page = int_arg(request.args, "page", 1)
-    total, items = get_kb().tags.review_queue(limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
+    total, items = core().tagging.review_queue(page, REVIEW_PAGE)
     pages = max(1, -(-total // REVIEW_PAGE))
     return render_template("tagging/review.html", items=items, total=total, page=page, pages=pages)

@@ -30,10 +30,12 @@ from kb.evaluation import (
     summarize,
     to_markdown,
 )
+from kb.jobs import JobKind
+from kb.model import IngestStatus
 from kb.settings import Settings
 from kb.taxonomy import Mode, Taxonomy
 
-from .library import Library
+from .core import Hongxian
 
 ProgressFactory = Callable[[str], tuple[Callable[[int], None], Callable[[int], None], Callable[[], None]]]
 
@@ -89,13 +91,13 @@ def evaluate(settings: Settings, evalset: EvalSet, progress: ProgressFactory | N
             changes["taxonomy_file"] = str(root / "taxonomy.yaml")
         temp = dataclasses.replace(settings, **changes,
                                    sources=dict(settings.sources, data_dir="kb eval（临时目录）"))
-        library = Library(temp)
+        core = Hongxian(temp, background=False)
         step, total, close = progress("导入") if progress else (None, None, lambda: None)
         try:
-            report, _ = library.ingest([str(corpus)], index=False, progress=step, total=total)
+            report, _ = core.documents.ingest([str(corpus)], index=False, progress=step, total=total)
         finally:
             close()
-        rejected = report.by_status("rejected")
+        rejected = report.by_status(IngestStatus.REJECTED)
         if rejected:
             lines = [f"{Path(item.path).stem}：{item.reason}" + (f"（第 {item.line} 行）" if item.line else "")
                      for item in rejected[:5]]
@@ -103,22 +105,22 @@ def evaluate(settings: Settings, evalset: EvalSet, progress: ProgressFactory | N
             raise EvalSetError(f"有 {len(rejected)} 篇文档无法导入{more}：" + "；".join(lines))
         step, total, close = progress("索引") if progress else (None, None, lambda: None)
         try:
-            library.update_index(rebuild=True, progress=step, total=total)
+            core.jobs.run(JobKind.REBUILD, "kb eval", progress=step, total=total)
         finally:
             close()
         per_query = []
         for q in evalset.queries:
             try:
-                result = library.search.search(q.query, filters={}, page=1, limit=SEARCH_LIMIT,
-                                               sort="relevance")
+                result = core.search.search(q.query, filters={}, page=1, limit=SEARCH_LIMIT,
+                                            sort="relevance")
             except QueryError as exc:
                 raise EvalSetError(f"查询 {q.qid}（{q.query}）无法解析：{exc.message}") from None
             ranked = first_per_document(hit.doc_id for hit in result.hits)
             per_query.append(score_query(q.qid, q.query, ranked, q.judgments))
         modes = None
         if evalset.labels is not None:
-            with library.kb() as kb:
-                suggested = {doc_id: [s.mode for s in kb.documents.get(doc_id).modes.suggested]
-                             for doc_id in evalset.labels}
+            suggested = {doc_id: [s.mode for s in core.documents.show(doc_id).modes.suggested]
+                         for doc_id in evalset.labels}
             modes = mode_scores(suggested, evalset.labels)
+        core.close()
     return summarize(per_query, len(evalset.docs), modes)

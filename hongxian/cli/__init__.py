@@ -1,0 +1,14 @@
+"""The ``kb`` command: a thin front over the application core, like the site.
+
+=====================  ===============================================================
+``documents.py``       ingest, index, search, show, remove
+``taxonomy.py``        modes, eval
+``server.py``          serve, settings, status, jobs
+``accounts.py``        user add / passwd / role / list
+=====================  ===============================================================
+"""
+
+from . import accounts, documents, server, taxonomy  # noqa: F401 - each registers its commands
+from .base import main
+
+__all__ = ["main"]

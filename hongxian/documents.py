@@ -1,0 +1,86 @@
+"""Use cases on documents: import files (command line) or uploads (site), remove, show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from kb.errors import BadRequest
+from kb.ingest import IngestItem, IngestReport
+from kb.jobs import Job, JobKind
+from kb.model import Document, IngestStatus, Original
+
+from .cases import Cases
+
+Progress = Callable[[int], None]
+MAX_UPLOADS = 500  # files in one upload
+
+
+def upload_name(filename: str | None) -> str:
+    """The file's own name, without any folder a browser or a forged request put in front."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
+    if not name or name in (".", "..") or name.startswith("."):
+        raise BadRequest("上传的文件没有有效的文件名")
+    return name
+
+
+def _changed(report: IngestReport) -> bool:
+    return any(i.status in (IngestStatus.ADDED, IngestStatus.UPDATED) for i in report.items)
+
+
+class DocumentCases(Cases):
+
+    # ---------------------------------------------------------------- writing
+    def ingest(self, paths: list[str], actor: str = "", index: bool = True,
+               progress: Progress | None = None, total: Progress | None = None
+               ) -> tuple[IngestReport, Job | None]:
+        """Import files and folders; then (unless ``index`` is off) bring the index up to date
+        (a job: run now by the command line, in the background by the server)."""
+        report = self.core.kb.imports.ingest(paths, progress=progress, total=total)
+        job = self._index(f"导入 {len(report.items)} 个文件", actor) if index else None
+        return report, job
+
+    def import_uploads(self, files: list[tuple[str | None, bytes]], actor: str = ""
+                       ) -> tuple[IngestReport, Job | None]:
+        """Import uploaded files (name as the browser sent it, bytes); a file with an unusable
+        name is rejected on its own. The index follows in a job when anything changed."""
+        if not files:
+            raise BadRequest("请选择要导入的文件（.md、.txt、.docx）")
+        if len(files) > MAX_UPLOADS:
+            raise BadRequest(f"一次最多导入 {MAX_UPLOADS} 个文件")
+        imports = self.core.kb.imports
+        report = IngestReport()
+        seen: dict[str, str] = {}
+        for filename, data in files:
+            try:
+                name = upload_name(filename)
+            except BadRequest as exc:
+                report.items.append(IngestItem(filename or "?", IngestStatus.REJECTED, reason=exc.message))
+                continue
+            item = imports.ingest_bytes(data, PurePosixPath("upload") / name, seen=seen)
+            item.path = name
+            report.items.append(item)
+        job = self._index(f"网页导入 {len(files)} 个文件", actor) if _changed(report) else None
+        return report, job
+
+    def remove(self, doc_id: str, actor: str = "") -> Job:
+        """Delete a document, its practices and tags; the index drops it in a job."""
+        self.core.kb.documents.remove(doc_id)
+        return self._index(f"删除 {doc_id}", actor)
+
+    def _index(self, reason: str, actor: str) -> Job:
+        return self.core.jobs.request(JobKind.INDEX, reason, actor)
+
+    # ---------------------------------------------------------------- reading
+    def show(self, doc_id: str) -> Document:
+        return self.core.kb.documents.get(doc_id)
+
+    def original(self, doc_id: str) -> tuple[Original, bytes]:
+        """The file the document was imported from, byte for byte."""
+        return self.core.kb.documents.original(doc_id)
+
+    def recent(self, limit: int = 8) -> list[dict[str, object]]:
+        return self.core.kb.documents.recent(limit)
+
+    def count(self) -> int:
+        return self.core.kb.documents.count()
