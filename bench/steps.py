@@ -199,7 +199,7 @@ def hongxian_search(args: dict) -> dict:
             started = time.perf_counter()
             result = core.search.search(item["q"]).to_dict()  # with the marks, as the API answers
             samples.append(time.perf_counter() - started)
-            totals[item["q"]] = result.total
+            totals[item["q"]] = result["total"]
     return {**_percentiles(samples), "peak_mb": _peak_mb(),
             "zero_hits": sum(1 for v in totals.values() if not v)}
 

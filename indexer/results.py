@@ -58,7 +58,7 @@ class Hit:
     suggested_modes: tuple[str, ...]  # suggested, not yet decided
     date: str | None
     region: str | None
-    domain: tuple[str, ...]
+    domains: tuple[str, ...]
     type: str | None
     unit: str | None
     section: str | None  # the heading path; None for a whole-document hit
@@ -74,7 +74,7 @@ class Hit:
         return {
             "doc_id": self.doc_id, "title": self.title, "title_html": mark(self.title, self.title_spans),
             "rank": self.rank, "modes": list(self.modes), "suggested_modes": list(self.suggested_modes),
-            "date": self.date, "region": self.region, "domain": list(self.domain), "type": self.type,
+            "date": self.date, "region": self.region, "domain": list(self.domains), "type": self.type,
             "unit": self.unit, "section": self.section,
             "section_html": None if self.section is None else mark(self.section, self.section_spans),
             "ord": self.ord, "kind": self.kind.value, "practice": self.practice,
@@ -158,7 +158,7 @@ class HitMaker:
             return Hit(
                 doc_id=meta["doc_id"], title=title, title_spans=title_spans, rank=rank,
                 modes=tuple(meta.get("modes", [])), suggested_modes=tuple(meta.get("suggested_modes", [])),
-                date=meta.get("date"), region=meta.get("region"), domain=tuple(meta.get("domain", [])),
+                date=meta.get("date"), region=meta.get("region"), domains=tuple(meta.get("domain", [])),
                 type=meta.get("type"), unit=meta.get("unit"), section=section,
                 section_spans=self.spans(section) if section else (), ord=ord_, kind=kind,
                 practice=kind is HitKind.PRACTICE, snippet=excerpt.text, snippet_spans=excerpt.spans,

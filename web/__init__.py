@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from hongxian import Hongxian
 from kb.errors import KbError, Unauthorized
+from kb.model import WHOLE_DOCUMENT
 from kb.settings import SETTINGS, Settings, load_settings
 
 _SETTING_NAMES = {s.name for s in SETTINGS}
@@ -107,6 +108,7 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     app.context_processor(_template_globals)
     from .markdown import markdown_excerpt, render_markdown
 
+    app.jinja_env.globals["WHOLE_DOCUMENT"] = WHOLE_DOCUMENT  # a pearl or tag of the whole case
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(markdown_excerpt, "excerpt")
     app.register_error_handler(Unauthorized, _unauthorized)
