@@ -1,19 +1,25 @@
-"""Operations: a full disk, a broken session key file (issue 10, failure 4)."""
+"""Operations: a full disk, a broken session key file, a restored database, an index that keeps
+growing, folders left by killed rebuilds (issue 10, failures 4 and 8)."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import shutil
 import sqlite3
 
 import pytest
-from builder import Doc, make_settings
+from builder import Doc, make_settings, write
 
 from hongxian import Hongxian
 from hongxian.cli import main
+from indexer import index as index_module
+from indexer.index import CURRENT, MAX_SEGMENTS, IndexStore
+from indexer.source import KnowledgeBaseSource
 from kb import store
 from kb.errors import StorageError, StorageFull
+from kb.jobs import JobKind
 from web import SECRET_KEY_FILE, _LazyKeySessions, _secret_key, create_app
 
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -21,6 +27,14 @@ ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 def doc(i: int, word: str = "文化长廊") -> Doc:
     return Doc(f"op-{i:02d}", f"第{i}个社区的{word}", f"一、主要做法\n\n第{i}个社区设置{word}，居民参与。\n\n二、成效\n\n居民满意。")
+
+
+def hits(core: Hongxian, q: str) -> list[str]:
+    return sorted({h.doc_id for h in core.search.search(q, limit=100).hits})
+
+
+def generations(store_: IndexStore) -> list[str]:
+    return sorted(p.name for p in store_.root.iterdir() if p.is_dir() and p.name.startswith("gen-"))
 
 
 # ------------------------------------------------------------------- the session key
@@ -221,3 +235,166 @@ def test_reading_pages_work_while_nothing_can_be_written(full_site, monkeypatch)
 def test_storage_errors_are_kb_errors():
     assert issubclass(StorageFull, StorageError)
     assert StorageFull("x").status == 507 and StorageError("x").status == 503
+
+
+# --------------------------------------------------------------------- the index's size
+class EveryDocumentChanged:
+    """A knowledge base whose documents all change between updates (``touch``)."""
+
+    def __init__(self, source: KnowledgeBaseSource, share: float = 1.0) -> None:
+        self.source = source
+        self.rev = source.current_rev()
+        self.share = share
+        self.cycle = 0
+
+    def touch(self) -> None:
+        self.rev += 1
+        self.cycle += 1
+
+    def current_rev(self) -> int:
+        return self.rev
+
+    def changes_since(self, rev: int) -> tuple[list[str], list[str]]:
+        if rev >= self.rev:
+            return [], []
+        ids = self.source.all_ids()
+        count = max(1, round(len(ids) * self.share))
+        start = (self.cycle * count) % len(ids)
+        return sorted((ids + ids)[start:start + count]), []
+
+    def __getattr__(self, name: str):
+        return getattr(self.source, name)
+
+
+def index_shape(store_: IndexStore) -> tuple[int, int, int]:
+    """Segments, live entries and deleted entries of the live generation."""
+    with store_.open().reader() as reader:
+        segments = len(list(reader.leaf_readers()))
+        return segments, reader.doc_count(), reader.doc_count_all() - reader.doc_count()
+
+
+def folder_size(path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("share", [1.0, 0.4], ids=["every-document", "some-documents"])
+def test_repeated_updates_keep_the_index_small(build, share):
+    from test_index_build import check_layout
+
+    built = build([doc(i, word) for i, word in enumerate(["文化长廊", "读书会", "志愿服务", "议事协商", "楼宇党建", "网格管理"])])
+    core = built.core
+    rebuilt = folder_size(core.index.current_dir())
+    expected = {q: hits(core, q) for q in ["文化长廊", "读书会", "居民满意"]}
+    source = EveryDocumentChanged(KnowledgeBaseSource(core.kb), share)
+    for _ in range(3 * MAX_SEGMENTS):
+        source.touch()
+        summary = core.index.update(source)
+        assert summary["mode"] == "incremental" and summary["indexed"] >= 1
+        segments, live, deleted = index_shape(core.index)
+        assert segments <= MAX_SEGMENTS and deleted <= live, (segments, live, deleted)
+    assert folder_size(core.index.current_dir()) <= 3 * rebuilt
+    check_layout(core.index)  # every section still follows its document's entry
+    assert {q: hits(core, q) for q in expected} == expected
+
+
+def test_a_document_removed_from_a_one_segment_index_leaves_no_dead_segment(build):
+    built = build([doc(1), doc(2)])
+    core = built.core
+    with core.kb as kb:
+        kb.documents.remove("op-01")
+        kb.documents.remove("op-02")
+    assert core.jobs.run(JobKind.INDEX).result["index"]["deleted"] == 2
+    segments, live, deleted = index_shape(core.index)
+    assert (live, deleted) == (0, 0)
+
+
+# ---------------------------------------------------------------- a restored database
+def backup(db, target) -> None:
+    with sqlite3.connect(db) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def restore(core: Hongxian, copy) -> Hongxian:
+    core.close()
+    db = core.settings.db_path
+    for suffix in ("-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(copy, db)
+    return Hongxian(core.settings, background=False)
+
+
+def test_restoring_an_older_database_rebuilds_the_index(build, tmp_path, runner):
+    built = build([doc(1), doc(2)])
+    copy = tmp_path / "backup.sqlite3"
+    backup(built.settings.db_path, copy)
+    built.add([doc(3, "快递小哥")])
+    core = built.core
+    assert hits(core, "快递小哥") == ["op-03"]
+    core = restore(core, copy)
+    assert core.index_stale()  # the index is ahead of the knowledge base
+    result = runner.invoke(main, ["--data-dir", str(core.settings.data_dir), "index"])
+    assert result.exit_code == 0, result.output
+    assert "重建完成（知识库比索引旧" in result.output
+    assert hits(core, "快递小哥") == [] and hits(core, "文化长廊") == ["op-01", "op-02"]
+    assert not core.index_stale()
+    assert core.jobs.run(JobKind.INDEX).result["index"]["indexed"] == 0
+
+
+def test_a_restored_database_that_moved_on_is_caught_by_its_ids(build, tmp_path):
+    built = build([doc(1), doc(2)])
+    copy = tmp_path / "backup.sqlite3"
+    backup(built.settings.db_path, copy)
+    built.add([doc(3, "快递小哥")])
+    core = built.core
+    index_rev = int(core.index.state()["rev"])
+    core = restore(core, copy)
+    folder = tmp_path / "later"
+    added = 0
+    while core.kb.documents.current_rev() <= index_rev:  # new work after the restore
+        added += 1
+        paths = write([doc(10 + added, "老年食堂")], folder)
+        core.documents.ingest([str(p) for p in paths], index=False)
+    summary = core.jobs.run(JobKind.INDEX).result["index"]
+    assert summary["mode"] == "rebuild" and summary["reason"] == "index disagrees with knowledge base"
+    assert hits(core, "快递小哥") == []
+    assert hits(core, "老年食堂") == [f"op-{10 + i:02d}" for i in range(1, added + 1)]
+    assert not core.index_stale()
+    assert core.jobs.run(JobKind.INDEX).result["index"]["mode"] == "incremental"  # in step again
+
+
+def test_the_index_state_names_its_documents(build):
+    built = build([doc(1), doc(2)])
+    state = built.core.index.state()
+    assert state["documents"] == 2 and state["ids"] == index_module.ids_digest(["op-01", "op-02"])
+
+
+# ---------------------------------------------------------- folders of killed rebuilds
+def leave_a_killed_rebuild(store_: IndexStore) -> list:
+    partial = store_.root / "gen-20000101T000000000000"
+    partial.mkdir()
+    (partial / "MAIN_x.seg").write_bytes(b"\0" * 4096)
+    stray = store_.root / f".{CURRENT}.99999.tmp"
+    stray.write_text("gen-2000")
+    return [partial, stray]
+
+
+@pytest.mark.parametrize("kind", [JobKind.INDEX, JobKind.REBUILD])
+def test_the_next_write_removes_what_killed_rebuilds_left(build, kind):
+    built = build([doc(1), doc(2)])
+    core = built.core
+    left = leave_a_killed_rebuild(core.index)
+    core.jobs.run(kind)
+    assert not any(p.exists() for p in left)
+    assert generations(core.index) == [core.index.current_dir().name]
+    assert hits(core, "文化长廊") == ["op-01", "op-02"]
+
+
+def test_readers_do_not_remove_anything(build):
+    built = build([doc(1), doc(2)])
+    core = built.core
+    left = leave_a_killed_rebuild(core.index)
+    assert hits(core, "文化长廊") == ["op-01", "op-02"]
+    core.status()
+    assert all(p.exists() for p in left)  # only a writer, under the index lock, cleans
