@@ -21,6 +21,7 @@ job), and every business rule lives in the use case, so the fronts only parse in
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ from indexer.index import IndexStore
 from indexer.search import SearchService
 from indexer.source import KnowledgeBaseSource
 from kb.database import KnowledgeBase
-from kb.errors import BadRequest, ConfigError
+from kb.errors import BadRequest, ConfigError, StorageFull, storage_error
 from kb.jobs import JobKind
 from kb.settings import Settings, load_settings
 from kb.taxonomy import load_taxonomy
@@ -130,8 +131,14 @@ class Hongxian:
             raise
         except BadRequest as exc:  # a bad taxonomy file is the server's, not the request's
             raise ConfigError(f"工作模式分类文件 {self.settings.taxonomy_file} 有误：{exc.message}") from exc
-        except OSError as exc:
-            raise ConfigError(f"无法打开数据目录 {self.settings.data_dir}：{exc.strerror or exc}") from exc
+        except (OSError, sqlite3.OperationalError) as exc:  # opening migrates: it may write
+            fault = storage_error(exc)
+            if isinstance(fault, StorageFull):  # not a fault of the configuration
+                raise fault from exc
+            if isinstance(exc, sqlite3.OperationalError) and fault is None:
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ConfigError(f"无法打开数据目录 {self.settings.data_dir}：{reason}") from exc
         return self
 
     def bootstrap(self, progress: ProgressFactory | None = None) -> dict[str, object]:

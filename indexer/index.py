@@ -3,7 +3,11 @@
 ``<index_dir>/CURRENT`` names the live generation folder. An incremental update writes into the
 live generation (Whoosh commits are atomic); a rebuild fills a new generation beside it and
 then replaces CURRENT in one ``os.replace``, so a reader sees either the old index or the new
-one, never half of one. A failed rebuild removes its folder and leaves the old index in place.
+one, never half of one. A failed rebuild removes its folder and leaves the old index in place;
+one killed half way leaves its folder, which the next writer removes (every ``gen-*`` folder
+CURRENT does not name). An update merges segments (:func:`merge_policy`) so that the index
+stays within a small multiple of its rebuilt size, and rebuilds when the index is not of this
+knowledge base (ahead of it, or holding other documents: an older database restored).
 The documents come from any :class:`indexer.source.DocumentSource` (the knowledge base is one);
 only :func:`doc_meta` and :func:`entries` read their fields.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 import bisect
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -27,7 +32,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.multiproc import MpWriter
-from whoosh.writing import IndexWriter
+from whoosh.writing import MERGE_SMALL, OPTIMIZE, IndexWriter
 
 from kb.errors import IndexBusy, IndexMissing
 from kb.model import WHOLE_DOCUMENT, Document
@@ -47,6 +52,8 @@ PARALLEL_FROM = 200  # documents; below this a single writer is faster than star
 MAX_PROCS = 4
 BATCH_ENTRIES = 800
 WORKER_MB = 384
+MAX_SEGMENTS = 8  # more after an update: all are merged into one
+GENERATION = "gen-"
 Progress = Callable[[int], None]
 
 
@@ -141,6 +148,38 @@ def entry_numbers(reader, doc_ids: list[str]) -> list[int]:  # noqa: ANN001 - a 
     return out
 
 
+def indexed_ids(reader) -> list[str]:  # noqa: ANN001 - a whoosh IndexReader
+    """The ids of the documents the index holds (live entries only), sorted."""
+    if not reader.doc_frequency("kind", "doc"):
+        return []
+    return sorted(reader.stored_fields(n)["doc_id"] for n in reader.postings("kind", "doc").all_ids()
+                  if not reader.is_deleted(n))
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """A short fingerprint of a set of document ids (kept in the index state)."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:16]
+
+
+def merge_policy(writer, segments: list) -> list:  # noqa: ANN001 - a whoosh SegmentWriter and its segments
+    """Keep the index within a small multiple of its rebuilt size after an incremental update.
+
+    Deleted entries stay in their segment until it is merged, so updating every document adds
+    a segment each time and the dead ones pile up. Here a segment left with no live entry is
+    dropped outright (its files removed, nothing to copy); then, if the deleted entries still
+    outnumber the live ones (those written by this update included) or there would be more
+    than :data:`MAX_SEGMENTS` segments, everything is merged into one segment (Whoosh's
+    OPTIMIZE, which copies postings and needs no analysis); otherwise Whoosh's usual policy
+    merges the small segments. Each document's entries stay together and in order in a merge.
+    """
+    kept = [seg for seg in segments if seg.doc_count() > 0]
+    live = sum(seg.doc_count() for seg in kept) + writer.doc_count()
+    deleted = sum(seg.deleted_count() for seg in kept)
+    if deleted > live or len(kept) + 1 > MAX_SEGMENTS:
+        return OPTIMIZE(writer, kept)
+    return MERGE_SMALL(writer, kept)
+
+
 def add_together(writer: IndexWriter, document_entries: list[dict[str, object]]) -> None:
     """Add one document's entries so that they stay together, in order, in one segment: all but
     the last as a group, the last after it. A parallel writer hands its buffer to a worker only
@@ -163,14 +202,19 @@ def _cancelled_on_error(writer) -> Iterator[None]:  # noqa: ANN001 - a whoosh In
         raise
 
 
-def _write_all(writer, docs: Iterable[Any], progress: Progress | None) -> None:  # noqa: ANN001
-    """Add every document's entries (each document's together), then commit; cancel on any error."""
+def _write_all(writer, docs: Iterable[Any], progress: Progress | None,  # noqa: ANN001
+               merge: Callable | None = None) -> None:
+    """Add every document's entries (each document's together), then commit (merging segments
+    by ``merge``, a Whoosh merge policy, if given); cancel on any error."""
     with _cancelled_on_error(writer):
         for doc in docs:
             add_together(writer, entries(doc))
             if progress:
                 progress(1)
-    writer.commit()
+    if merge is None:
+        writer.commit()
+    else:
+        writer.commit(mergetype=merge)
 
 
 class IndexStore:
@@ -212,9 +256,16 @@ class IndexStore:
         return whoosh_index.open_dir(str(current))
 
     def is_stale(self, source: DocumentSource) -> bool:
+        """Built with another analyzer or schema, behind the knowledge base, or not of this
+        knowledge base: ahead of it (an older database restored) or, at the same revision,
+        holding other documents."""
         state = self.state()
-        return (not state or state.get("fingerprint") != self.fingerprint
-                or int(state.get("rev", -1)) < source.current_rev())
+        if not state or state.get("fingerprint") != self.fingerprint:
+            return True
+        rev, current = int(state.get("rev", -1)), source.current_rev()
+        if rev != current:
+            return True
+        return "ids" in state and state["ids"] != ids_digest(source.all_ids())
 
     # ---------------------------------------------------------------- writing
     @contextmanager
@@ -240,23 +291,33 @@ class IndexStore:
                total: Callable[[int], None] | None = None) -> dict[str, object]:
         """Bring the index up to date with the knowledge base (rebuilding when it must)."""
         with self.lock():
+            self._remove_leftovers()
             state = self.state()
             if not state or state.get("fingerprint") != self.fingerprint:
                 reason = "no index" if not state else "analyzer changed"
                 return self._rebuild(source, progress, total, reason=reason)
             started = time.perf_counter()
             rev = source.current_rev()
+            if int(state["rev"]) > rev:  # e.g. an older database restored: its changes are unknown
+                return self._rebuild(source, progress, total, reason="knowledge base older than index")
             changed, deleted = source.changes_since(int(state["rev"]))
             if total:
                 total(len(changed))
+            ix = self.open()
             if changed or deleted:
-                writer = self.open().writer(limitmb=128)
+                writer = ix.writer(limitmb=128)
                 with _cancelled_on_error(writer):
                     with writer.searcher() as s:
                         for docnum in entry_numbers(s.reader(), [*deleted, *changed]):
                             writer.delete_document(docnum)
-                _write_all(writer, source.documents(changed), progress)
-            self._write_state(self.current_dir(), source, rev)
+                _write_all(writer, source.documents(changed), progress, merge=merge_policy)
+            with ix.reader() as reader:
+                held = indexed_ids(reader)
+            # Holding other documents than the knowledge base (unless it changed meanwhile): the
+            # revisions cannot say what differs (a restored database, then new changes).
+            if source.current_rev() == rev and held != sorted(source.all_ids()):
+                return self._rebuild(source, progress, total, reason="index disagrees with knowledge base")
+            self._write_state(self.current_dir(), source, rev, held)
             return {"mode": "incremental", "indexed": len(changed), "deleted": len(deleted),
                     "documents": source.count(), "seconds": round(time.perf_counter() - started, 3)}
 
@@ -264,7 +325,21 @@ class IndexStore:
                 total: Callable[[int], None] | None = None) -> dict[str, object]:
         """Build a fresh index beside the live one and swap it in atomically."""
         with self.lock():
+            self._remove_leftovers()
             return self._rebuild(source, progress, total, reason="requested")
+
+    def _remove_leftovers(self) -> None:
+        """Remove what killed writers left (call under the lock): every generation folder that
+        CURRENT does not name (a rebuild stopped half way) and stray temporary files."""
+        if not self.root.is_dir():
+            return
+        live = self.current_dir()
+        for child in self.root.iterdir():
+            if child.is_dir() and child.name.startswith(GENERATION) and child != live:
+                log.info("removing the leftover index folder %s", child.name)
+                shutil.rmtree(child, ignore_errors=True)
+            elif child.is_file() and child.name.startswith(f".{CURRENT}.") and child.name.endswith(".tmp"):
+                child.unlink(missing_ok=True)
 
     def _rebuild(self, source: DocumentSource, progress: Progress | None,
                  total: Callable[[int], None] | None, reason: str) -> dict[str, object]:
@@ -273,20 +348,20 @@ class IndexStore:
         ids = source.all_ids()
         if total:
             total(len(ids))
-        name = "gen-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = GENERATION + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         new_dir = self.root / name
         new_dir.mkdir(parents=True)
         try:
             ix = whoosh_index.create_in(str(new_dir), make_schema(self.analyzer))
             self._fill(ix, source, ids, progress)
-            self._write_state(new_dir, source, rev)
+            self._write_state(new_dir, source, rev, ids)
             old = self.current_dir()
             _write_atomic(self.root / CURRENT, name)
         except BaseException:
             shutil.rmtree(new_dir, ignore_errors=True)
             raise
         for child in self.root.iterdir():
-            if child.is_dir() and child.name.startswith("gen-") and child.name != name:
+            if child.is_dir() and child.name.startswith(GENERATION) and child.name != name:
                 shutil.rmtree(child, ignore_errors=True)
         log.info("index rebuilt (%s) in %s, replacing %s", reason, name, old)
         return {"mode": "rebuild", "reason": reason, "indexed": len(ids), "deleted": 0,
@@ -305,8 +380,11 @@ class IndexStore:
             writer = ix.writer(limitmb=256)
         _write_all(writer, source.documents(ids), progress)
 
-    def _write_state(self, gen_dir: Path | None, source: DocumentSource, rev: int) -> None:
+    def _write_state(self, gen_dir: Path | None, source: DocumentSource, rev: int,
+                     ids: Iterable[str]) -> None:
+        """What the generation holds: as of revision ``rev``, the documents ``ids``."""
         assert gen_dir is not None
-        state = {"rev": rev, "fingerprint": self.fingerprint,
+        ids = list(ids)
+        state = {"rev": rev, "fingerprint": self.fingerprint, "ids": ids_digest(ids), "documents": len(ids),
                  "modes": source.taxonomy().names(), "updated_at": datetime.now(UTC).isoformat()}
         _write_atomic(gen_dir / STATE, json.dumps(state, ensure_ascii=False))

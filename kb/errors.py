@@ -10,6 +10,9 @@ paths, goes to the server's log).
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 
 class KbError(Exception):
     """Base class of every error Hongxian reports to a user. A subclass names its HTTP status
@@ -100,3 +103,65 @@ class StartupError(ConfigError, code="startup"):
 
 class IndexMissing(KbError, status=503, code="index_missing"):
     """There is no index yet."""
+
+
+class StorageError(KbError, status=503, code="storage"):
+    """The data directory cannot be written (read-only, no permission, an I/O error): the
+    operation was not completed (its transaction rolled back, the index left at its last good
+    state). The site names no server path to the client."""
+
+    public_message_text = "服务器暂时无法写入数据（数据目录不可写），这次操作没有保存；请稍后再试或联系管理员"
+
+    @property
+    def public_message(self) -> str:
+        return self.public_message_text
+
+
+class StorageFull(StorageError, status=507, code="storage_full"):
+    """The disk (or the database's size limit) is full: nothing was changed."""
+
+    public_message_text = "服务器的存储空间已满，这次操作没有保存；管理员需要腾出磁盘空间（详情见服务器日志）"
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_UNWRITABLE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO}
+_SQLITE_FULL = ("database or disk is full",)
+_SQLITE_UNWRITABLE = ("attempt to write a readonly database", "unable to open database file",
+                      "disk i/o error")
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """The :class:`StorageError` an exception of the file system or of SQLite stands for (a full
+    disk, a read-only or unreadable data directory), or None when it is something else. An
+    error raised while handling one counts as it (SQLite rolls back by itself when the disk is
+    full, so a ROLLBACK after it fails with "no transaction is active")."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        fault = _storage_fault(exc)
+        if fault is not None:
+            return fault
+        if not isinstance(exc, OSError | sqlite3.OperationalError):
+            return None
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _storage_fault(exc: BaseException) -> StorageError | None:
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        if any(m in text for m in _SQLITE_FULL):
+            return StorageFull(f"磁盘空间已满（SQLite：{exc}），这次操作没有保存；请腾出空间后重试")
+        if any(m in text for m in _SQLITE_UNWRITABLE):
+            return StorageError(f"无法写入知识库（SQLite：{exc}）；请检查数据目录的权限和磁盘")
+        return None
+    if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+        where = f" {exc.filename}" if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        if exc.errno in _FULL_ERRNOS:
+            return StorageFull(f"磁盘空间已满，无法写入{where}（{reason}），这次操作没有完成；请腾出空间后重试")
+        if exc.errno in _UNWRITABLE_ERRNOS:
+            return StorageError(f"无法写入{where}（{reason}）；请检查数据目录的权限、磁盘是否只读")
+    return None

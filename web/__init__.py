@@ -7,9 +7,13 @@ at import time. Views parse the request, call one use case of the core and rende
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from hongxian import Hongxian
-from kb.errors import KbError, Unauthorized
+from kb.errors import KbError, Unauthorized, storage_error
 from kb.model import WHOLE_DOCUMENT
 from kb.settings import SETTINGS, Settings, load_settings
 
@@ -37,32 +41,112 @@ def public(view: Callable) -> Callable:
 
 class _LazyKeySessions(SecureCookieSessionInterface):
     """Signed-cookie sessions whose key is read (or generated) on first use, so that creating
-    the app writes nothing to the data directory."""
+    the app writes nothing to the data directory.
+
+    A key that cannot be saved (a full disk, a read-only data directory) does not take the site
+    down: the generated key signs this process's sessions and saving the same key is tried again
+    (every :attr:`RETRY_SECONDS`), so sessions survive once it is saved."""
+
+    RETRY_SECONDS = 30.0
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._lock = threading.Lock()
+        self._unsaved: str | None = None  # a key in use that is not yet in the data directory
+        self._next_try = 0.0
 
     def get_signing_serializer(self, app: Flask):  # noqa: ANN201
-        if not app.secret_key:
-            app.secret_key = _secret_key(self.settings)
+        if not app.secret_key or (self._unsaved and time.monotonic() >= self._next_try):
+            with self._lock:
+                if not app.secret_key or (self._unsaved and time.monotonic() >= self._next_try):
+                    app.secret_key = self._key()
         return super().get_signing_serializer(app)
 
+    def _key(self) -> str:
+        try:
+            key = _secret_key(self.settings, new=self._unsaved)
+        except OSError as exc:
+            key = self._unsaved or secrets.token_hex(32)
+            if self._unsaved is None:
+                log.error("cannot save the session key in %s (%s): signing this process's sessions "
+                          "with a key kept in memory until it can be saved",
+                          Path(self.settings.data_dir) / SECRET_KEY_FILE, exc.strerror or exc)
+            self._unsaved = key
+            self._next_try = time.monotonic() + self.RETRY_SECONDS
+            return key
+        if self._unsaved is not None:
+            log.warning("session key saved in %s", Path(self.settings.data_dir) / SECRET_KEY_FILE)
+        self._unsaved = None
+        return key
 
-def _secret_key(settings: Settings) -> str:
-    """The configured key, else one generated once and kept in the data directory (mode 600)."""
+
+SECRET_KEY_FILE = "secret_key"
+MIN_KEY_LENGTH = 32  # a shorter key file is a broken one (e.g. cut short by a full disk)
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+
+
+def _read_key(path: Path) -> str | None:
+    """The key the file holds, or None if there is none: missing, empty, whitespace only, too
+    short, not text or unreadable (each but a missing file logged)."""
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("ignoring the unreadable session key file %s: %s", path, exc)
+        return None
+    if len(key) < MIN_KEY_LENGTH:
+        log.warning("ignoring the session key file %s: %s", path, "empty" if not key else "too short")
+        return None
+    return key
+
+
+def _secret_key(settings: Settings, new: str | None = None) -> str:
+    """The configured key, else the one kept in the data directory (mode 600), else a new one
+    (``new`` if given) saved there first. Saving is atomic: the key is written and synced to a
+    temporary file beside it, then linked into place, so no process ever reads half a key and
+    of two starting at once, both use the one that was linked first; a broken key file (see
+    :func:`_read_key`) is replaced. Raises OSError when the key cannot be saved."""
     if settings.secret_key:
         return settings.secret_key
-    path = Path(settings.data_dir) / "secret_key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(settings.data_dir) / SECRET_KEY_FILE
+    key = _read_key(path)
+    if key is not None:
+        return key
+    key = new or secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
+            data = key.encode("ascii")
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # only if there is no key file: the first starter wins
+        except FileExistsError:
+            if (existing := _read_key(path)) is not None:
+                return existing  # another process saved its key meanwhile
+            os.replace(tmp, path)  # a broken key file
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            os.replace(tmp, path)  # a file system without hard links: the last starter wins
+        _sync_folder(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_key(path) or key
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def create_app(config: dict[str, object] | None = None, core: Hongxian | None = None) -> Flask:
@@ -113,6 +197,8 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     app.add_template_filter(markdown_excerpt, "excerpt")
     app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(KbError, _kb_error)
+    app.register_error_handler(OSError, _storage_error)
+    app.register_error_handler(sqlite3.OperationalError, _storage_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(404, _not_found)
     app.register_error_handler(405, _not_allowed)
@@ -171,6 +257,15 @@ def _kb_error(exc: KbError):  # noqa: ANN202
     if _wants_json():
         return jsonify(exc.to_dict()), exc.status
     return render_template("error.html", message=exc.public_message, status=exc.status), exc.status
+
+
+def _storage_error(exc: Exception):  # noqa: ANN202
+    """A full disk or an unwritable data directory is a 507 or 503 with a Chinese message (JSON
+    under /api/), its details in the log; any other OSError or SQLite fault stays a 500."""
+    fault = storage_error(exc)
+    if fault is None:
+        raise exc
+    return _kb_error(fault)
 
 
 def _error(status: int, code: str, message: str):  # noqa: ANN202

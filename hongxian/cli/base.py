@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 
@@ -10,7 +11,7 @@ import click
 from tqdm import tqdm
 
 from kb import __version__
-from kb.errors import KbError
+from kb.errors import KbError, storage_error
 from kb.settings import Settings, load_settings
 
 from ..core import Hongxian
@@ -19,13 +20,20 @@ Bars = tuple[Callable[[int], None], Callable[[int], None], Callable[[], None]]
 
 
 class KbGroup(click.Group):
-    """Turns :class:`KbError` into a one-line message and exit status 1, never a traceback."""
+    """Turns :class:`KbError` into a one-line message and exit status 1, never a traceback; so
+    too a full disk, a read-only or unwritable data directory (``OSError`` ENOSPC, EACCES,
+    EROFS …, SQLite's "database or disk is full"): :func:`kb.errors.storage_error`."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except KbError as exc:
             raise click.ClickException(exc.message) from exc
+        except (OSError, sqlite3.OperationalError) as exc:
+            fault = storage_error(exc)
+            if fault is None:
+                raise
+            raise click.ClickException(fault.message) from exc
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -71,9 +79,18 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+REBUILD_REASONS = {  # why an update rebuilt instead (indexer.index.IndexStore.update)
+    "analyzer changed": "分词词典或索引结构已改变",
+    "knowledge base older than index": "知识库比索引旧，可能恢复了较早的数据库",
+    "index disagrees with knowledge base": "索引中的文档与知识库不一致",
+}
+
+
 def index_line(summary: dict) -> str:
     if summary["mode"] == "rebuild":
-        return f"重建完成，{summary['documents']} 篇文档，用时 {summary['seconds']} 秒"
+        why = REBUILD_REASONS.get(str(summary.get("reason")))
+        return (f"重建完成{f'（{why}）' if why else ''}，{summary['documents']} 篇文档，"
+                f"用时 {summary['seconds']} 秒")
     return (f"增量更新 {summary['indexed']} 篇，删除 {summary['deleted']} 篇，"
             f"共 {summary['documents']} 篇，用时 {summary['seconds']} 秒")
 
