@@ -4,6 +4,13 @@ Who may see and change a string is decided here (:func:`kb.pearls.can_view`/``ca
 published strings are public, a draft is seen by its curator and administrators only and is
 NotFound to everyone else (not acknowledged to strangers), and only its curator or an
 administrator changes it.
+
+Every change may name the string's ``version`` it was made from (the edit page sends the one
+it showed): a change made from an older version than the one stored is refused with
+:class:`~kb.errors.Conflict` (409) and changes nothing, so two curators saving the same string
+never silently erase each other's work. Without a version a change is applied as before (last
+writer wins). Adding a pearl from a search result or a case page names no version: it only
+appends.
 """
 
 from __future__ import annotations
@@ -81,9 +88,10 @@ class PearlCases(Cases):
     def create(self, user: User, title: str, theme: str = "", intro: str = "") -> int:
         return self._pearls.create(user.username, title, theme, intro)
 
-    def update(self, string_id: int, user: User, title: str, theme: str, intro: str) -> None:
+    def update(self, string_id: int, user: User, title: str, theme: str, intro: str,
+               version: int | None = None) -> None:
         self.editable(string_id, user)
-        self._pearls.update(string_id, title=title, theme=theme, intro=intro)
+        self._pearls.update(string_id, title=title, theme=theme, intro=intro, version=version)
 
     def add(self, user: User, doc_id: str, section_ord: int, target: str,
             new_title: str = "") -> tuple[dict[str, Any], tuple[str, str] | None]:
@@ -115,31 +123,35 @@ class PearlCases(Cases):
             self._pearls.add_pearl(string_id, doc_id, section_ord)
         return self._pearls.get(string_id), folded
 
-    def move(self, string_id: int, pearl_id: int, user: User, offset: int) -> None:
+    def move(self, string_id: int, pearl_id: int, user: User, offset: int,
+             version: int | None = None) -> None:
         self.editable(string_id, user)
-        self._pearls.move_pearl(string_id, pearl_id, offset)
+        self._pearls.move_pearl(string_id, pearl_id, offset, version=version)
 
-    def remove(self, string_id: int, pearl_id: int, user: User) -> None:
+    def remove(self, string_id: int, pearl_id: int, user: User, version: int | None = None) -> None:
         self.editable(string_id, user)
-        self._pearls.remove_pearl(string_id, pearl_id)
+        self._pearls.remove_pearl(string_id, pearl_id, version=version)
 
-    def annotate(self, string_id: int, pearl_id: int, user: User, commentary: str) -> None:
+    def annotate(self, string_id: int, pearl_id: int, user: User, commentary: str,
+                 version: int | None = None) -> None:
         self.editable(string_id, user)
-        self._pearls.annotate(string_id, pearl_id, commentary)
+        self._pearls.annotate(string_id, pearl_id, commentary, version=version)
 
-    def reorder(self, string_id: int, user: User, pearl_ids: list[int]) -> list[int]:
-        """A new order (every pearl id once); returns the order now stored."""
+    def reorder(self, string_id: int, user: User, pearl_ids: list[int],
+                version: int | None = None) -> dict[str, Any]:
+        """A new order (every pearl id once); returns the string as now stored (its pearls in
+        the stored order, its new ``version``)."""
         self.editable(string_id, user)
-        self._pearls.reorder(string_id, pearl_ids)
-        return [p["id"] for p in self._pearls.get(string_id)["pearls"]]
+        self._pearls.reorder(string_id, pearl_ids, version=version)
+        return self._pearls.get(string_id)
 
-    def publish(self, string_id: int, user: User) -> None:
+    def publish(self, string_id: int, user: User, version: int | None = None) -> None:
         self.editable(string_id, user)
-        self._pearls.publish(string_id)
+        self._pearls.publish(string_id, version=version)
 
-    def unpublish(self, string_id: int, user: User) -> None:
+    def unpublish(self, string_id: int, user: User, version: int | None = None) -> None:
         self.editable(string_id, user)
-        self._pearls.unpublish(string_id)
+        self._pearls.unpublish(string_id, version=version)
 
     def delete(self, string_id: int, user: User) -> None:
         self.editable(string_id, user)

@@ -67,6 +67,11 @@ class Unauthorized(KbError, status=401, code="login_required"):
     """This needs a login."""
 
 
+class Conflict(KbError, status=409, code="conflict"):
+    """The change was made from an older version of the thing than the one now stored (someone
+    else saved in between); nothing was changed. ``version`` names the version now stored."""
+
+
 class ImportRejected(KbError, code="import_rejected"):
     """A file could not be imported; ``path`` and ``line`` say where."""
 

@@ -18,6 +18,15 @@ The methods here do **not** check permissions: the site decides with :func:`can_
 :func:`can_edit` before it calls them. Every write runs in one transaction, and a rejected call
 (:class:`BadRequest`, :class:`NotFound`) changes nothing.
 
+Versions: every string has a ``version`` (1 when created) that every change to it (title, theme,
+introduction, a pearl added, removed, moved, reordered or annotated, publishing, unpublishing)
+increases by one. A change may name the version it was made from (``version=``): when that is not
+the stored version, someone else saved in between and the change is refused with
+:class:`~kb.errors.Conflict` (409), changing nothing — unless it would change nothing anyway (the
+same text saved twice, a double click), which is no loss and not refused. A change that names no
+version (scripts, older pages) is applied as before, last writer wins. A call that changes nothing
+writes nothing and keeps the version.
+
 Publication: ``published_at`` is the time of the *latest* publication. Publishing again (even
 an already published string) moves it forward; unpublishing keeps it as "last published at"
 while the status goes back to ``draft``. No other publication history is recorded.
@@ -32,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import store
 from .documents import Documents
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, Conflict, NotFound
 from .model import WHOLE_DOCUMENT, Document, PearlStatus, Role
 from .pearl_sections import check_folded, check_new, heal, pearl_section, resolve
 from .structure import first_text_descendant, is_heading_only
@@ -92,6 +101,18 @@ def _int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"{what}必须是整数")
     return value
+
+
+def _stale(row: sqlite3.Row, version: int | None) -> bool:
+    """Whether a change made from ``version`` comes too late (None: no check asked for)."""
+    if version is None:
+        return False
+    return _int(version, "版本号") != row["version"]  # compared in Python: any integer is fine
+
+
+def _conflict(row: sqlite3.Row, version: int | None) -> Conflict:
+    return Conflict(f"这串珍珠在您打开之后已被别人（或您在另一个窗口中）修改过：您看到的是第 {version} 版，"
+                    f"现在是第 {row['version']} 版。您这次的修改没有保存。", version=row["version"])
 
 
 # -------------------------------------------------------------------- permissions
@@ -163,7 +184,7 @@ class PearlStrings:
         row = self._string(string_id)
         out: dict[str, Any] = {key: row[key] for key in (
             "id", "title", "theme", "intro", "owner", "status",
-            "created_at", "updated_at", "published_at")}
+            "created_at", "updated_at", "published_at", "version")}
         documents: dict[str, Document | None] = {}
         pearls = []
         rows = self.conn.execute(
@@ -231,37 +252,53 @@ class PearlStrings:
         return [dict(r) for r in rows.fetchall()]
 
     def update(self, string_id: int, *, title: str | None = None, theme: str | None = None,
-               intro: str | None = None) -> None:
-        """Change the title, theme and/or introduction (None leaves a field as it is)."""
-        changes: dict[str, str] = {}
+               intro: str | None = None, version: int | None = None) -> None:
+        """Change the title, theme and/or introduction (None leaves a field as it is); from
+        ``version`` if given (see the module doc)."""
+        fields: dict[str, str] = {}
         if title is not None:
-            changes["title"] = _title(title)
+            fields["title"] = _title(title)
         if theme is not None:
-            changes["theme"] = _theme(theme)
+            fields["theme"] = _theme(theme)
         if intro is not None:
-            changes["intro"] = _markdown(intro, "导语", MAX_INTRO)
+            fields["intro"] = _markdown(intro, "导语", MAX_INTRO)
         with store.transaction(self.conn):
-            self._string(string_id)
+            row = self._string(string_id)
+            changes = {name: value for name, value in fields.items() if row[name] != value}
+            if changes and _stale(row, version):
+                raise _conflict(row, version)
             if changes:
                 sets = ", ".join(f"{name} = ?" for name in changes)
-                self.conn.execute(f"UPDATE pearl_strings SET {sets}, updated_at = ? WHERE id = ?",
+                self.conn.execute(f"UPDATE pearl_strings SET {sets}, updated_at = ?,"
+                                  " version = version + 1 WHERE id = ?",
                                   (*changes.values(), _now(), string_id))
 
-    def publish(self, string_id: int) -> None:
-        """Make the string public; it needs at least one pearl. ``published_at`` becomes now."""
+    def publish(self, string_id: int, *, version: int | None = None) -> None:
+        """Make the string public; it needs at least one pearl. ``published_at`` becomes now
+        (also when it already was public: a new publication of what is there now, so a stale
+        ``version`` is always refused)."""
         with store.transaction(self.conn):
-            self._string(string_id)
+            row = self._string(string_id)
+            if _stale(row, version):
+                raise _conflict(row, version)
             if not self._ids(string_id):
                 raise BadRequest("珍珠串里至少要有一颗珍珠才能发布")
             stamp = _now()
-            self.conn.execute("UPDATE pearl_strings SET status = ?, published_at = ?, updated_at = ?"
-                              " WHERE id = ?", (PearlStatus.PUBLISHED, stamp, stamp, string_id))
+            self.conn.execute("UPDATE pearl_strings SET status = ?, published_at = ?, updated_at = ?,"
+                              " version = version + 1 WHERE id = ?",
+                              (PearlStatus.PUBLISHED, stamp, stamp, string_id))
 
-    def unpublish(self, string_id: int) -> None:
-        """Back to draft; ``published_at`` is kept as the time it was last published."""
+    def unpublish(self, string_id: int, *, version: int | None = None) -> None:
+        """Back to draft; ``published_at`` is kept as the time it was last published. A draft
+        stays as it is."""
         with store.transaction(self.conn):
-            self._string(string_id)
-            self.conn.execute("UPDATE pearl_strings SET status = ?, updated_at = ? WHERE id = ?",
+            row = self._string(string_id)
+            if row["status"] == PearlStatus.DRAFT:
+                return
+            if _stale(row, version):
+                raise _conflict(row, version)
+            self.conn.execute("UPDATE pearl_strings SET status = ?, updated_at = ?,"
+                              " version = version + 1 WHERE id = ?",
                               (PearlStatus.DRAFT, _now(), string_id))
 
     def delete(self, string_id: int) -> None:
@@ -313,7 +350,7 @@ class PearlStrings:
             self._bump(string_id, stamp)
         return int(cur.lastrowid)
 
-    def remove_pearl(self, string_id: int, pearl_id: int) -> None:
+    def remove_pearl(self, string_id: int, pearl_id: int, *, version: int | None = None) -> None:
         """Take a pearl off the string; the others close up (positions 1..n).
 
         The last pearl of a published string cannot be removed (unpublish first), so a
@@ -321,6 +358,8 @@ class PearlStrings:
         """
         with store.transaction(self.conn):
             row = self._string(string_id)
+            if _stale(row, version):
+                raise _conflict(row, version)
             self._pearl_row(string_id, pearl_id)
             ids = self._ids(string_id)
             if row["status"] == PearlStatus.PUBLISHED and len(ids) == 1:
@@ -329,39 +368,55 @@ class PearlStrings:
             self._renumber([i for i in ids if i != pearl_id])
             self._bump(string_id)
 
-    def annotate(self, string_id: int, pearl_id: int, commentary: str) -> None:
+    def annotate(self, string_id: int, pearl_id: int, commentary: str, *,
+                 version: int | None = None) -> None:
         """Replace a pearl's commentary (Markdown, at most 20000 characters)."""
         commentary = _markdown(commentary, "点评", MAX_COMMENTARY)
         with store.transaction(self.conn):
-            self._string(string_id)
-            self._pearl_row(string_id, pearl_id)
+            row = self._string(string_id)
+            stale = _stale(row, version)
+            pearl = self._find_pearl(string_id, pearl_id)
+            if stale and (pearl is None or pearl["commentary"] != commentary):
+                raise _conflict(row, version)  # a pearl removed meanwhile too: say so, not 404
+            if pearl is None:
+                raise NotFound(f"这串珍珠中没有编号为 {pearl_id} 的珍珠")
+            if pearl["commentary"] == commentary:
+                return
             self.conn.execute("UPDATE pearls SET commentary = ? WHERE id = ?",
                               (commentary, pearl_id))
             self._bump(string_id)
 
-    def move_pearl(self, string_id: int, pearl_id: int, offset: int) -> None:
+    def move_pearl(self, string_id: int, pearl_id: int, offset: int, *,
+                   version: int | None = None) -> None:
         """Move a pearl ``offset`` places (-1 up, +1 down); at either end it simply stays."""
         offset = _int(offset, "移动的位数")
         with store.transaction(self.conn):
-            self._string(string_id)
+            row = self._string(string_id)
+            stale = _stale(row, version)
+            if stale and self._find_pearl(string_id, pearl_id) is None:
+                raise _conflict(row, version)
             self._pearl_row(string_id, pearl_id)
             ids = self._ids(string_id)
             old = ids.index(pearl_id)
             new = max(0, min(len(ids) - 1, old + offset))
             if new == old:
                 return
+            if stale:  # "one place up" means something else in another order
+                raise _conflict(row, version)
             ids.insert(new, ids.pop(old))
             self._renumber(ids)
             self._bump(string_id)
 
-    def reorder(self, string_id: int, pearl_ids: list[int]) -> None:
+    def reorder(self, string_id: int, pearl_ids: list[int], *, version: int | None = None) -> None:
         """Put the pearls in this order; ``pearl_ids`` must list each of them exactly once."""
         if not isinstance(pearl_ids, list | tuple) or not all(
                 isinstance(i, int) and not isinstance(i, bool) for i in pearl_ids):
             raise BadRequest("新的顺序必须是珍珠编号（整数）的列表")
         with store.transaction(self.conn):
-            self._string(string_id)
+            row = self._string(string_id)
             current = self._ids(string_id)
+            if _stale(row, version) and list(pearl_ids) != current:
+                raise _conflict(row, version)  # also when pearls were added or removed meanwhile
             if len(pearl_ids) != len(current) or set(pearl_ids) != set(current):
                 raise BadRequest("新的顺序必须恰好包含这串中的每一颗珍珠，且每颗只出现一次")
             if list(pearl_ids) != current:
@@ -379,13 +434,16 @@ class PearlStrings:
         return row
 
     def _pearl_row(self, string_id: int, pearl_id: int) -> sqlite3.Row:
-        row = None
-        if isinstance(pearl_id, int) and not isinstance(pearl_id, bool):
-            row = self.conn.execute("SELECT * FROM pearls WHERE id = ? AND string_id = ?",
-                                    (pearl_id, string_id)).fetchone()
+        row = self._find_pearl(string_id, pearl_id)
         if row is None:
             raise NotFound(f"这串珍珠中没有编号为 {pearl_id} 的珍珠")
         return row
+
+    def _find_pearl(self, string_id: int, pearl_id: int) -> sqlite3.Row | None:
+        if not isinstance(pearl_id, int) or isinstance(pearl_id, bool):
+            return None
+        return self.conn.execute("SELECT * FROM pearls WHERE id = ? AND string_id = ?",
+                                 (pearl_id, string_id)).fetchone()
 
     def _ids(self, string_id: int) -> list[int]:
         return [r[0] for r in self.conn.execute(
@@ -396,5 +454,6 @@ class PearlStrings:
                               [(position, pid) for position, pid in enumerate(ids, start=1)])
 
     def _bump(self, string_id: int, stamp: str | None = None) -> None:
-        self.conn.execute("UPDATE pearl_strings SET updated_at = ? WHERE id = ?",
+        """The string changed: a new ``updated_at`` and the next version."""
+        self.conn.execute("UPDATE pearl_strings SET updated_at = ?, version = version + 1 WHERE id = ?",
                           (stamp or _now(), string_id))

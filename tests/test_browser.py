@@ -518,24 +518,95 @@ def test_curator_reorders_pearls_by_drag_and_drop(page, watch, live):
         (SALON.id, -1, "")])
     login(page, "curator", start=f"/pearls/{string_id}/edit")
     expect_editor_order(page, [a, b, c])
+    with live.core.kb as kb:
+        version = kb.pearls.get(string_id)["version"]
     items = page.locator("ol.pearl-editor > li.pearl-item")
-    # Both ends of the drag in the viewport, so that Playwright does not scroll between pressing
-    # the mouse on the handle and releasing it over the first pearl.
-    items.nth(0).evaluate("li => li.scrollIntoView({block: 'start'})")
-    box = items.nth(2).locator(".handle").bounding_box()
-    assert box and box["y"] + box["height"] < DESKTOP["height"], box
     with page.expect_navigation():  # the script reloads the page once the order is saved
         with page.expect_response(lambda r: r.url.endswith(f"/pearls/{string_id}/order")
                                   and r.request.method == "POST") as saved:
-            items.nth(2).locator(".handle").drag_to(items.nth(0), target_position={"x": 40, "y": 4})
+            drag_last_to_first(items)
     assert saved.value.ok, saved.value.status
-    assert saved.value.request.post_data_json == {"order": [c, a, b]}
+    assert saved.value.request.post_data_json == {"order": [c, a, b], "version": version}
     assert saved.value.request.headers["content-type"] == "application/json"
     expect_editor_order(page, [c, a, b])
     with live.core.kb as kb:
         assert [p["id"] for p in kb.pearls.get(string_id)["pearls"]] == [c, a, b]
     watch.assert_clean()
     shot(page, "curator-drag")
+
+
+def drag_last_to_first(items) -> None:  # noqa: ANN001
+    # Both ends of the drag in the viewport, so that Playwright does not scroll between pressing
+    # the mouse on the handle and releasing it over the first pearl.
+    items.nth(0).evaluate("li => li.scrollIntoView({block: 'start'})")
+    box = items.last.locator(".handle").bounding_box()
+    assert box and box["y"] + box["height"] < DESKTOP["height"], box
+    items.last.locator(".handle").drag_to(items.nth(0), target_position={"x": 40, "y": 4})
+
+
+def expected_refusals(watch: Watch, count: int) -> None:
+    """The browser logs each 409 as a console error: these are the refusals the test asked for."""
+    refusals = [e for e in watch.console_errors if "status of 409" in e]
+    assert len(refusals) == count, watch.console_errors
+    watch.console_errors[:] = [e for e in watch.console_errors if e not in refusals]
+
+
+def test_a_drag_from_an_old_page_is_refused_and_the_page_shows_the_other_change(page, watch, live):
+    """Someone else changes the string after the page was loaded: the drag is not saved (409),
+    the curator is told so in Chinese and the page reloads with the other change visible."""
+    string_id, (a, b, c) = seed_string(live, "两人同时编辑", [
+        (CLUBHOUSE.id, live.practice(CLUBHOUSE.id), ""), (SALON.id, live.practice(SALON.id), ""),
+        (SALON.id, -1, "")])
+    login(page, "curator", start=f"/pearls/{string_id}/edit")
+    expect_editor_order(page, [a, b, c])
+    with live.core.kb as kb:  # another curator, meanwhile
+        kb.pearls.annotate(string_id, a, "另一位编者刚保存的点评")
+        kb.pearls.move_pearl(string_id, b, -1)
+    items = page.locator("ol.pearl-editor > li.pearl-item")
+    with page.expect_navigation(), page.expect_event("dialog"):  # told, then the page reloads
+        with page.expect_response(lambda r: r.url.endswith(f"/pearls/{string_id}/order")
+                                  and r.request.method == "POST") as refused:
+            drag_last_to_first(items)
+    assert refused.value.status == 409  # (its JSON body is checked in tests/test_pearl_versions.py)
+    assert len(watch.dialogs) == 1 and "已被别人" in watch.dialogs[0] and "页面将刷新" in watch.dialogs[0], watch.dialogs
+    watch.dialogs.clear()
+    expect_editor_order(page, [b, a, c])
+    expect(page.locator(f"#pearl-{a}").get_by_label("编者点评（Markdown）")).to_have_value("另一位编者刚保存的点评")
+    with live.core.kb as kb:
+        assert [p["id"] for p in kb.pearls.get(string_id)["pearls"]] == [b, a, c]
+    expected_refusals(watch, 1)
+    watch.assert_clean()
+
+
+def test_a_refused_drag_keeps_unsaved_text_on_the_page(page, watch, live):
+    """With a commentary typed but not saved, a refused drag does not reload (nothing typed is
+    lost): the list goes back to the order it showed, and saving the commentary then comes back
+    with the text kept beside the stored one."""
+    string_id, (a, b) = seed_string(live, "未保存的文字", [
+        (CLUBHOUSE.id, live.practice(CLUBHOUSE.id), ""), (SALON.id, -1, "")])
+    login(page, "curator", start=f"/pearls/{string_id}/edit")
+    page.locator(f"#pearl-{b}").get_by_label("编者点评（Markdown）").fill("我写了一半的点评")
+    with live.core.kb as kb:
+        kb.pearls.update(string_id, title="别人改过的标题")
+    items = page.locator("ol.pearl-editor > li.pearl-item")
+    with page.expect_event("dialog"), page.expect_response(
+            lambda r: r.url.endswith(f"/pearls/{string_id}/order")) as refused:
+        drag_last_to_first(items)
+    assert refused.value.status == 409
+    expect(page.locator(f"#pearl-{b}").get_by_label("编者点评（Markdown）")).to_have_value("我写了一半的点评")
+    expect_editor_order(page, [a, b])
+    assert len(watch.dialogs) == 1 and "没有刷新" in watch.dialogs[0], watch.dialogs
+    watch.dialogs.clear()
+    with page.expect_navigation():
+        page.locator(f"#pearl-{b}").get_by_role("button", name="保存点评").click()
+    expect(page.get_by_role("alert")).to_contain_text("已被别人")
+    expect(page.locator(f"#pearl-{b}").get_by_label("编者点评（Markdown）（您的，未保存）")).to_have_value("我写了一半的点评")
+    expect(page.locator("h1")).to_contain_text("别人改过的标题")
+    with live.core.kb as kb:
+        assert kb.pearls.get(string_id)["pearls"][1]["commentary"] == ""
+    expected_refusals(watch, 2)  # the drag and the commentary
+    watch.assert_clean()
+    shot(page, "curator-conflict")
 
 
 def test_new_title_field_only_for_a_new_string(page, watch, live):

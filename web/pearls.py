@@ -3,13 +3,18 @@
 Published strings are public at ``/pearls/<id>`` (a stable URL) even when the rest of the site
 needs a login; drafts are seen by their curator and administrators only (the rules are the
 core's: :mod:`hongxian.curation`).
+
+Every form of the edit page, and the drag-and-drop order request, carries the ``version`` of the
+string it was made from; a save from an older version than the stored one is refused with 409
+and the edit page shown again with what is stored now and the user's unsaved text still in the
+form (see :func:`conflict`). A request without ``version`` is applied as before.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from kb.errors import BadRequest
+from kb.errors import BadRequest, Conflict, KbError
 from kb.model import WHOLE_DOCUMENT, Role
 
 from . import core, public
@@ -17,6 +22,38 @@ from .auth import require, safe_next, viewer
 from .params import int_arg
 
 bp = Blueprint("pearls", __name__, url_prefix="/pearls")
+
+
+def version_of(raw: object) -> int | None:
+    """The ``version`` a change was made from (a form field or a JSON value); absent or empty:
+    None, no check (older pages, scripts)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit() and len(raw.strip()) <= 18:
+        return int(raw)
+    raise BadRequest("version 应为这串珍珠的版本号（正整数）")
+
+
+@bp.errorhandler(Conflict)
+def conflict(exc: Conflict):  # noqa: ANN201
+    """A change made from an older version of the string (someone else saved in between): 409.
+    The drag and drop gets the JSON error (with the stored ``version``); a form gets the edit
+    page again, showing what is stored now, with what the user typed kept in its form."""
+    if request.is_json:
+        return jsonify(exc.to_dict()), 409
+    try:
+        string = core().pearls.editable(request.view_args["string_id"], viewer())
+    except KbError:  # no longer theirs to edit: just say what happened
+        return render_template("error.html", message=exc.message, status=409), 409
+    form, draft, commentary = request.form, None, {}
+    if request.endpoint == "pearls.update":
+        draft = {name: form.get(name, "") for name in ("title", "theme", "intro")}
+    elif request.endpoint == "pearls.pearl" and form.get("action") == "annotate":
+        commentary = {request.view_args["pearl_id"]: form.get("commentary", "")}
+    return render_template("pearls/edit.html", string=string, conflict=exc.message, draft=draft,
+                           unsaved_commentary=commentary), 409
 
 
 @bp.get("")
@@ -59,7 +96,8 @@ def edit(string_id: int):  # noqa: ANN201
 @require(Role.EDITOR)
 def update(string_id: int):  # noqa: ANN201
     form = request.form
-    core().pearls.update(string_id, viewer(), form.get("title", ""), form.get("theme", ""), form.get("intro", ""))
+    core().pearls.update(string_id, viewer(), form.get("title", ""), form.get("theme", ""), form.get("intro", ""),
+                         version_of(form.get("version")))
     flash("已保存", "ok")
     return redirect(url_for("pearls.edit", string_id=string_id))
 
@@ -84,13 +122,14 @@ def pearl(string_id: int, pearl_id: int):  # noqa: ANN201
     """One form per pearl: ``action`` = up, down, remove or annotate (with ``commentary``)."""
     pearls, user = core().pearls, viewer()
     action = request.form.get("action", "")
+    version = version_of(request.form.get("version"))
     if action in ("up", "down"):
-        pearls.move(string_id, pearl_id, user, -1 if action == "up" else 1)
+        pearls.move(string_id, pearl_id, user, -1 if action == "up" else 1, version)
     elif action == "remove":
-        pearls.remove(string_id, pearl_id, user)
+        pearls.remove(string_id, pearl_id, user, version)
         flash("已移除这颗珍珠", "ok")
     elif action == "annotate":
-        pearls.annotate(string_id, pearl_id, user, request.form.get("commentary", ""))
+        pearls.annotate(string_id, pearl_id, user, request.form.get("commentary", ""), version)
         flash("已保存点评", "ok")
     else:
         pearls.editable(string_id, user)  # a stranger learns nothing from a bad action
@@ -101,19 +140,22 @@ def pearl(string_id: int, pearl_id: int):  # noqa: ANN201
 @bp.post("/<int:string_id>/order")
 @require(Role.EDITOR)
 def order(string_id: int):  # noqa: ANN201
-    """The new order after drag and drop: JSON ``{"order": [pearl ids]}`` or a form field
-    ``order`` with ids separated by commas."""
+    """The new order after drag and drop: JSON ``{"order": [pearl ids], "version": N}`` or form
+    fields ``order`` (ids separated by commas) and ``version``. Answers ``{"ok", "order",
+    "version"}`` (the stored order and the string's new version)."""
     core().pearls.editable(string_id, viewer())
     if request.is_json:
         body = request.get_json(silent=True)
         raw = body.get("order") if isinstance(body, dict) else None
+        version = version_of(body.get("version")) if isinstance(body, dict) else None
     else:
         raw = request.form.get("order", "").split(",")
+        version = version_of(request.form.get("version"))
     if not isinstance(raw, list) or not all(str(x).strip().isdigit() for x in raw):
         raise BadRequest("order 应为珍珠编号的列表")
-    stored = core().pearls.reorder(string_id, viewer(), [int(x) for x in raw])
+    string = core().pearls.reorder(string_id, viewer(), [int(x) for x in raw], version)
     if request.is_json or request.path.startswith("/api/"):
-        return jsonify({"ok": True, "order": stored})
+        return jsonify({"ok": True, "order": [p["id"] for p in string["pearls"]], "version": string["version"]})
     return redirect(url_for("pearls.edit", string_id=string_id))
 
 
@@ -121,11 +163,12 @@ def order(string_id: int):  # noqa: ANN201
 @require(Role.EDITOR)
 def publish(string_id: int):  # noqa: ANN201
     action = request.form.get("action", "publish")
+    version = version_of(request.form.get("version"))
     if action == "publish":
-        core().pearls.publish(string_id, viewer())
+        core().pearls.publish(string_id, viewer(), version)
         flash("已发布：公开页面人人可见", "ok")
     elif action == "unpublish":
-        core().pearls.unpublish(string_id, viewer())
+        core().pearls.unpublish(string_id, viewer(), version)
         flash("已撤回为草稿：公开页面不再可见", "ok")
     else:
         core().pearls.editable(string_id, viewer())

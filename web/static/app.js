@@ -36,13 +36,22 @@
     sync();
   });
 
-  // Drag and drop reordering of pearls; the up/down buttons remain the keyboard way.
+  // Drag and drop reordering of pearls; the up/down buttons remain the keyboard way. The request
+  // names the version of the string the page shows: if someone else changed the string since,
+  // the server refuses (409) and the page shows the string as it is now.
   var list = document.querySelector("ol.pearl-editor[data-reorder-url]");
   if (!list) { return; }
   var dragged = null;
+  var before = [];
+  function unsavedText() {
+    return Array.prototype.some.call(document.querySelectorAll("form textarea[name], form input[name]"), function (field) {
+      return field.type !== "hidden" && field.value !== field.defaultValue;
+    });
+  }
   list.addEventListener("dragstart", function (event) {
     dragged = event.target.closest("li[data-pearl-id]");
     if (!dragged) { return; }
+    before = Array.prototype.slice.call(list.children);
     dragged.classList.add("dragging");
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", dragged.getAttribute("data-pearl-id"));
@@ -64,12 +73,27 @@
     var order = Array.prototype.map.call(list.querySelectorAll("li[data-pearl-id]"), function (li) {
       return parseInt(li.getAttribute("data-pearl-id"), 10);
     });
+    var body = {order: order};
+    var version = parseInt(list.getAttribute("data-version"), 10);
+    if (!isNaN(version)) { body.version = version; }
     fetch(list.getAttribute("data-reorder-url"), {
       method: "POST",
       credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""},
-      body: JSON.stringify({order: order})
+      body: JSON.stringify(body)
     }).then(function (response) {
+      if (response.status === 409) {
+        return response.json().catch(function () { return {}; }).then(function (error) {
+          var message = error.message || "这串珍珠已被别人修改过，新顺序没有保存。";
+          before.forEach(function (li) { list.appendChild(li); });  // back to the order shown before
+          if (unsavedText()) {
+            window.alert(message + "\n本页还有您未保存的文字，所以没有刷新：请先保存或复制它们，再刷新页面查看别人的修改。");
+          } else {
+            window.alert(message + "\n页面将刷新，显示现在的内容。");
+            window.location.reload();
+          }
+        });
+      }
       if (!response.ok) { throw new Error(response.status); }
       // Reload so that numbers and the up/down buttons match the saved order.
       window.location.reload();
