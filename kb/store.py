@@ -145,7 +145,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX jobs_state ON jobs(state, id);
     """,
-    # 6: a version number on each pearl string, bumped by every change, so that a save made from
+    # 5: a version number on each pearl string, bumped by every change, so that a save made from
     # an older version is refused instead of silently overwriting someone else's change
     """
     ALTER TABLE pearl_strings ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
