@@ -13,7 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ImportRejected
 from .model import ParsedSection, Section
+
+# What one document may hold: far above any report, far below what costs memory or time.
+MAX_LINES = 500_000
+MAX_SECTIONS = 20_000
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
@@ -23,7 +28,9 @@ HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (3, re.compile(r"^\d{1,3}(?:[、．]|\.(?!\d))")),
     (4, re.compile(r"^(?:[（(]\d{1,3}[）)]|[①-⑳])")),
 )
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# The hashes of a Markdown heading, then whitespace; the text and its closing hashes are taken in
+# Python (``(.*?)\s*#*\s*$`` backtracks cubically on a long run of spaces inside the text).
+_MD_HEADING = re.compile(r"(#{1,6})\s")
 _SENTENCE_END = "。！？；：:!?;"
 _MAX_PURE_HEADING = 40
 
@@ -96,6 +103,8 @@ def clean_lines(raw: str) -> list[str]:
         line = line.strip().strip("\u3000\ufeff").strip()
         if line and not is_debris(line):
             out.append(line)
+            if len(out) > MAX_LINES:
+                raise ImportRejected(f"文档的行数过多（超过 {MAX_LINES:,} 行）")
     return out
 
 
@@ -197,6 +206,8 @@ def build_sections(lines: list[Line]) -> tuple[str, list[ParsedSection]]:
             current_text.append(text)
             continue
         close(start - 1)
+        if len(sections) >= MAX_SECTIONS:
+            raise ImportRejected(f"文档的标题过多（超过 {MAX_SECTIONS:,} 个）")
         heading, rest = split_heading(text)
         while stack and stack[-1].level >= level:
             stack.pop()
@@ -232,7 +243,7 @@ def markdown_lines(content: str) -> list[Line]:
             continue  # an empty heading
         m = _MD_HEADING.match(text)
         if m:
-            inner = m.group(2).replace("**", "").strip()
+            inner = text[m.end():].rstrip().rstrip("#").rstrip().replace("**", "").strip()
             if inner:
                 out.append(Line(inner, heading_level(inner) or len(m.group(1))))
             continue
@@ -271,6 +282,25 @@ def first_text_descendant(sections: Sequence[AnySection], ord_: int) -> int | No
     return None
 
 
+def _first_text_descendants(sections: Sequence[AnySection]) -> dict[int, int]:
+    """:func:`first_text_descendant` of every section at once, in time linear in the sections
+    times the depth (calling it per section is quadratic: a file of many empty headings)."""
+    parent_of = {_field(s, "ord"): _field(s, "parent") for s in sections}
+    firsts: dict[int, int] = {}
+    for s in sorted(sections, key=lambda s: _field(s, "ord")):
+        if not str(_field(s, "text") or "").strip():
+            continue
+        ord_ = _field(s, "ord")
+        up = _field(s, "parent")
+        seen: set[int] = set()
+        while up is not None and up not in seen:
+            seen.add(up)
+            if up < ord_ and up not in firsts:
+                firsts[up] = int(ord_)
+            up = parent_of.get(up)
+    return firsts
+
+
 def fold_heading_only(sections: Sequence[AnySection]) -> dict[int, int | None]:
     """Map each heading-only section's ``ord`` to the ``ord`` of the section it folds into.
 
@@ -281,6 +311,7 @@ def fold_heading_only(sections: Sequence[AnySection]) -> dict[int, int | None]:
     heading-only section into its first descendant with text (and refuse it without one).
     """
     by_ord = {_field(s, "ord"): s for s in sections}
+    firsts = _first_text_descendants(sections)
     out: dict[int, int | None] = {}
 
     def target(ord_: int, depth: int = 0) -> int | None:
@@ -289,7 +320,7 @@ def fold_heading_only(sections: Sequence[AnySection]) -> dict[int, int | None]:
             return None
         if not is_heading_only(section):
             return ord_
-        below = first_text_descendant(sections, ord_)
+        below = firsts.get(ord_)
         if below is not None:
             return below
         parent = _field(section, "parent")

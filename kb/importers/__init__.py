@@ -31,6 +31,11 @@ def parse_bytes(data: bytes, path: Path) -> ParsedDocument:
         raise ImportRejected(
             f"不支持的文件类型 {path.suffix or '(无扩展名)'}；支持：{', '.join(SUPPORTED)}", path=str(path)
         )
-    doc = parser(data, path)
+    try:
+        doc = parser(data, path)
+    except ImportRejected as exc:
+        if exc.path is None:  # raised where the file is not known (structure)
+            exc.path = exc.details["path"] = str(path)
+        raise
     doc.original = data
     return doc
