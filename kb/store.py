@@ -145,6 +145,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX jobs_state ON jobs(state, id);
     """,
+    # 5: login sessions (revoked at logout) and failed logins (throttling), times in Unix seconds
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users(username) ON UPDATE CASCADE ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_expiry ON sessions(expires_at);
+    CREATE TABLE login_failures (
+        id INTEGER PRIMARY KEY,
+        attempt TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('account', 'address')),
+        key TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX login_failures_key ON login_failures(kind, key, at);
+    CREATE INDEX login_failures_attempt ON login_failures(attempt);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
