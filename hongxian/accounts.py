@@ -1,4 +1,6 @@
-"""Use cases of accounts: the first administrator, logging in, managing accounts and roles."""
+"""Use cases of accounts: the first administrator, logging in (throttled: too many failures of
+an account or from an address are refused for a while), sessions (revoked at logout), managing
+accounts and roles."""
 
 from __future__ import annotations
 
@@ -25,7 +27,30 @@ class AccountCases(Cases):
         return self._accounts.list()
 
     def authenticate(self, username: str, password: str) -> User | None:
+        """Check a password, unthrottled (for the command line, which the operator runs)."""
         return self._accounts.authenticate(username, password)
+
+    def login(self, username: str, password: str, address: str) -> User | None:
+        """Check a password sent from ``address``: the account, or None when wrong. Refused with
+        TooManyAttempts (429, nothing checked) after too many failures of the account or the
+        address within the window (see :mod:`kb.accounts`); a success clears the account's count."""
+        attempt = self._accounts.start_attempt(username, address)
+        user = self._accounts.authenticate(username, password)
+        if user is not None:
+            self._accounts.succeeded(attempt, username)
+        return user
+
+    def open_session(self, user: User) -> str:
+        """A new session of ``user`` lasting ``session_hours``: its token, for the cookie."""
+        return self._accounts.open_session(user.username, self.core.settings.session_hours)
+
+    def session_user(self, token: str) -> User | None:
+        """The account of an open session, or None (logged out, expired, unknown)."""
+        return self._accounts.session_user(token)
+
+    def close_session(self, token: str) -> None:
+        """Log one session out: its token opens nothing any more."""
+        self._accounts.close_session(token)
 
     def check_new(self, username: str) -> str:
         """The cleaned name, if valid and free (ask before prompting for a password)."""

@@ -75,6 +75,15 @@ class Kind:
         return value
 
 
+_COMMA = "\ue000"  # a comma inside a value (a private-use character: the field splits at commas)
+
+
+def keyword(value: str) -> str:
+    """A value as one term of a comma-separated field: folded, its own commas (``联建,共建型``,
+    also a full-width ``，``, which folds to one) kept inside the term."""
+    return normalize(value).replace(",", _COMMA)
+
+
 class Keywords(Kind):
     """Several values per document, each one exact term (folded); a filter names one value."""
 
@@ -85,7 +94,10 @@ class Keywords(Kind):
         return {name: ",".join(self.terms(values))}
 
     def terms(self, values: list[str]) -> list[str]:
-        return [normalize(v) for v in values]
+        return [keyword(v) for v in values]
+
+    def query(self, name: str, value: str, words: Callable[[str], list[str]]) -> wq.Query:
+        return wq.Term(name, keyword(value.strip()))
 
 
 class Paths(Keywords):
@@ -98,12 +110,12 @@ class Paths(Keywords):
     def terms(self, values: list[str]) -> list[str]:
         out: list[str] = []
         for value in values:
-            parts = [normalize(p) for p in value.split("/") if p]
+            parts = [keyword(p) for p in value.split("/") if p]
             out.extend(parts + ["/".join(parts[: i + 1]) for i in range(len(parts))])
         return list(dict.fromkeys(out))
 
     def query(self, name: str, value: str, words: Callable[[str], list[str]]) -> wq.Query:
-        folded = normalize(value.strip())
+        folded = keyword(value.strip())
         return wq.Term(name, "/".join(p for p in folded.split("/") if p))
 
     def shown(self, values: list[str]) -> list[str]:

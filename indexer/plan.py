@@ -23,7 +23,7 @@ from kb.errors import QueryError
 from .analysis import Analyzer
 from .facets import BY_NAME, FACET_NAMES, Facet
 from .highlight import Highlight
-from .query import Clause, ParsedQuery, parse_query
+from .query import Clause, ParsedQuery, parse_query, quote
 from .ranking import CHAR_WEIGHT, PART_WEIGHT, SYNONYM_WEIGHT, Weights, WeightsBuilder
 
 TEXT_FIELDS = ("title", "section", "body")
@@ -96,7 +96,7 @@ def merge_filters(q: str, filters: Mapping[str, Sequence[str]] | None) -> str:
             raise QueryError(f"未知的筛选字段 {name!r}；可用：{'、'.join(FACET_NAMES)}")
         for value in values:
             if value:
-                parts.append(f'{name}:"{value}"')
+                parts.append(f"{name}:{quote(value)}")
     return " ".join(p for p in parts if p)
 
 

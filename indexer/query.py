@@ -27,6 +27,16 @@ MAX_CLAUSES = 32
 _QUOTES = {'"': '"', "“": "”", "「": "」", "＂": "＂", "”": "”"}
 
 
+def quote(value: str) -> str:
+    """``value`` in quotes the lexer reads back as exactly this value: the first pair of
+    :data:`_QUOTES` whose closing mark the value does not contain (a unit named
+    ``临江区"红色引擎"工作室`` goes in 「」). QueryError when it holds every closing mark."""
+    for opening, closing in _QUOTES.items():
+        if closing not in value:
+            return f"{opening}{value}{closing}"
+    raise QueryError(f"筛选值里的引号太多，无法检索：{value[:40]}", fragment=value[:40])
+
+
 @dataclass
 class Clause:
     text: str

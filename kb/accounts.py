@@ -4,12 +4,27 @@ Roles are ordered: an administrator can do everything an editor can, an editor e
 reader can. Readers read; editors tag and curate pearl strings; administrators also import,
 edit the taxonomy and manage accounts. A password change bumps ``session_version``, which signs
 every existing session of that account out.
+
+Sessions (table ``sessions``): each login opens one, under a random token that only the signed
+cookie carries (the table keeps its SHA-256); logging out deletes it, so a copy of the cookie
+taken before is worth nothing afterwards, while the account's other sessions go on.
+
+Failed logins (table ``login_failures``) are counted per account and per client address over
+the last :data:`FAILURE_WINDOW` seconds: at :data:`MAX_FAILURES_PER_ACCOUNT` (or
+:data:`MAX_FAILURES_PER_ADDRESS`) further attempts are refused with :class:`TooManyAttempts`
+(429) without the password being checked, until the oldest failures leave the window. A
+successful login clears the account's count. The counts live in the database, so every server
+process sharing it sees them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
+import secrets
 import sqlite3
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +33,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import store
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, KbError, NotFound
 from .model import Role
 
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)  # weakest first
@@ -26,6 +41,19 @@ ROLE_LABELS: dict[str, str] = {Role.READER.value: "读者", Role.EDITOR.value: "
 USERNAME = re.compile(r"^\w[\w.\-]{1,39}$")  # \w includes Chinese characters
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
+MAX_FAILURES_PER_ACCOUNT = 5  # failed logins of one account within the window; then 429
+MAX_FAILURES_PER_ADDRESS = 20  # failed logins from one client address within the window
+FAILURE_WINDOW = 15 * 60  # seconds
+_KEY_LENGTH = 64  # of a username or address as the failure count keeps it
+
+
+class TooManyAttempts(KbError, status=429, code="too_many_attempts"):
+    """Too many failed logins for this account or from this address; ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(f"登录失败次数过多，请 {minutes} 分钟后再试", retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,20 @@ def _now() -> str:
 def clean_username(username: str) -> str:
     """Usernames are compared after NFKC folding (full-width ａ is a) and ignoring case."""
     return unicodedata.normalize("NFKC", username or "").strip()
+
+
+def _clock() -> float:
+    """Now, in Unix seconds (the tests move it on)."""
+    return time.time()
+
+
+def _account_key(username: str) -> str:
+    """The name under which an account's failed logins are counted (as the table compares)."""
+    return clean_username(username).lower()[:_KEY_LENGTH]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check_role(role: Role | str) -> Role:
@@ -148,6 +190,59 @@ class Accounts:
                 self.conn.execute("UPDATE users SET password_hash = ? WHERE username = ?",
                                   (_hasher.hash(password), row["username"]))
         return User(row["username"], row["role"], row["session_version"])
+
+    # ------------------------------------------------------------------ sessions
+    def open_session(self, username: str, hours: float) -> str:
+        """A new session of the account for ``hours``: its token (kept in the cookie only)."""
+        token = secrets.token_urlsafe(32)
+        now = _clock()
+        with store.transaction(self.conn):
+            row = self._require(username)
+            self.conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+            self.conn.execute("INSERT INTO sessions (id, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                              (_digest(token), row["username"], now, now + hours * 3600))
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        """The account of an open, unexpired session, or None."""
+        row = self.conn.execute(
+            "SELECT u.username, u.role, u.session_version FROM sessions s"
+            " JOIN users u ON u.username = s.username WHERE s.id = ? AND s.expires_at > ?",
+            (_digest(token), _clock())).fetchone()
+        return User(row["username"], row["role"], row["session_version"]) if row else None
+
+    def close_session(self, token: str) -> None:
+        """End one session (logout); the account's other sessions go on."""
+        with store.transaction(self.conn):
+            self.conn.execute("DELETE FROM sessions WHERE id = ?", (_digest(token),))
+
+    # ------------------------------------------------------------ failed logins
+    def start_attempt(self, username: str, address: str) -> str:
+        """Before checking a password: refuse (TooManyAttempts) when the account or the address
+        has too many failures in the window, else count this attempt as a failure until
+        :meth:`succeeded` says otherwise (so parallel attempts cannot slip past the limit).
+        Returns the attempt's id."""
+        now = _clock()
+        attempt = secrets.token_hex(8)
+        keys = (("account", _account_key(username), MAX_FAILURES_PER_ACCOUNT),
+                ("address", (address or "")[:_KEY_LENGTH], MAX_FAILURES_PER_ADDRESS))
+        with store.transaction(self.conn):
+            self.conn.execute("DELETE FROM login_failures WHERE at <= ?", (now - FAILURE_WINDOW,))
+            for kind, key, limit in keys:
+                times = [r[0] for r in self.conn.execute(
+                    "SELECT at FROM login_failures WHERE kind = ? AND key = ? AND at > ? ORDER BY at",
+                    (kind, key, now - FAILURE_WINDOW))]
+                if len(times) >= limit:  # wait until enough of them leave the window
+                    raise TooManyAttempts(max(1, math.ceil(times[len(times) - limit] + FAILURE_WINDOW - now)))
+            self.conn.executemany("INSERT INTO login_failures (attempt, kind, key, at) VALUES (?, ?, ?, ?)",
+                                  [(attempt, kind, key, now) for kind, key, _ in keys])
+        return attempt
+
+    def succeeded(self, attempt: str, username: str) -> None:
+        """The attempt was right: it was no failure, and the account's count starts again."""
+        with store.transaction(self.conn):
+            self.conn.execute("DELETE FROM login_failures WHERE attempt = ? OR (kind = 'account' AND key = ?)",
+                              (attempt, _account_key(username)))
 
     def _row(self, username: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM users WHERE username = ?",

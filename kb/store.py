@@ -150,6 +150,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pearl_strings ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
     """,
+    # 6: login sessions (revoked at logout) and failed logins (throttling), times in Unix seconds
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES users(username) ON UPDATE CASCADE ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_expiry ON sessions(expires_at);
+    CREATE TABLE login_failures (
+        id INTEGER PRIMARY KEY,
+        attempt TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('account', 'address')),
+        key TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX login_failures_key ON login_failures(kind, key, at);
+    CREATE INDEX login_failures_attempt ON login_failures(attempt);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -11,7 +11,7 @@ from kb.pearls import to_dict
 
 from . import core, public
 from .auth import viewer
-from .params import search_params
+from .params import ID, MAX_ID, int_arg, search_params
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -43,12 +43,9 @@ def original(doc_id: str):  # noqa: ANN201
 
 @bp.get("/documents/<doc_id>/similar")
 def similar(doc_id: str):  # noqa: ANN201
-    ord_ = request.args.get("ord")
-    if ord_ is not None and not ord_.lstrip("-").isdigit():
-        raise BadRequest("ord 必须是整数")
-    hits = core().search.similar(doc_id, int(ord_) if ord_ is not None else None)  # 404: unknown document
-    return jsonify({"doc_id": doc_id, "ord": int(ord_) if ord_ is not None else None,
-                    "similar": [h.to_dict() for h in hits]})
+    ord_ = int_arg(request.args, "ord", None, minimum=-MAX_ID)  # type: ignore[arg-type]
+    hits = core().search.similar(doc_id, ord_)  # 404: unknown document
+    return jsonify({"doc_id": doc_id, "ord": ord_, "similar": [h.to_dict() for h in hits]})
 
 
 @bp.get("/modes")
@@ -63,7 +60,7 @@ def pearls():  # noqa: ANN201
     return jsonify({"pearl_strings": core().pearls.visible(viewer())})
 
 
-@bp.get("/pearls/<int:string_id>")
+@bp.get(f"/pearls/<{ID}:string_id>")
 @public
 def pearl_string(string_id: int):  # noqa: ANN201
     string = core().pearls.get(string_id, viewer())

@@ -18,7 +18,7 @@ def index():  # noqa: ANN201
     return render_template("modes/index.html", taxonomy=core().modes.taxonomy(), modes=core().modes.counts())
 
 
-@bp.get("/modes/<name>")
+@bp.get("/modes/<path:name>", merge_slashes=False)  # a name may hold a "/" (联建/共建型)
 def mode(name: str):  # noqa: ANN201
     found, cases = core().modes.mode(name)
     return render_template("modes/mode.html", mode=found, cases=cases)

@@ -13,7 +13,7 @@ from kb.model import Document
 
 from . import core
 from .auth import viewer
-from .params import search_params
+from .params import ID, search_params
 
 bp = Blueprint("pages", __name__)
 
@@ -122,7 +122,7 @@ def document(doc_id: str):  # noqa: ANN201
         in_strings=app.pearls.containing(doc_id, user), taxonomy=app.modes.taxonomy())
 
 
-@bp.get("/doc/<doc_id>/similar/<int:ord_>")
+@bp.get(f"/doc/<doc_id>/similar/<{ID}:ord_>")
 def similar(doc_id: str, ord_: int):  # noqa: ANN201
     doc = core().documents.show(doc_id)
     section = next((s for s in doc.sections if s.ord == ord_), None)

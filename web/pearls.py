@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
-from kb.errors import BadRequest, Conflict, KbError
+from hongxian.curation import NEW_STRING
+from kb.errors import BadRequest, Conflict, KbError, NotFound
 from kb.model import WHOLE_DOCUMENT, Role
 
 from . import core, public
 from .auth import require, safe_next, viewer
-from .params import int_arg
+from .params import ID, id_list, id_value, int_arg
 
 bp = Blueprint("pearls", __name__, url_prefix="/pearls")
 
@@ -71,7 +72,7 @@ def create():  # noqa: ANN201
     return redirect(url_for("pearls.edit", string_id=string_id))
 
 
-@bp.get("/<int:string_id>")
+@bp.get(f"/<{ID}:string_id>")
 @public
 def view(string_id: int):  # noqa: ANN201
     string = core().pearls.get(string_id, viewer())
@@ -79,20 +80,20 @@ def view(string_id: int):  # noqa: ANN201
                            editable=core().pearls.may_edit(string, viewer()))
 
 
-@bp.get("/<int:string_id>/print")
+@bp.get(f"/<{ID}:string_id>/print")
 @public
 def handout(string_id: int):  # noqa: ANN201
     string = core().pearls.get(string_id, viewer())
     return render_template("pearls/print.html", string=string, citations=core().pearls.citations(string))
 
 
-@bp.get("/<int:string_id>/edit")
+@bp.get(f"/<{ID}:string_id>/edit")
 @require(Role.EDITOR)
 def edit(string_id: int):  # noqa: ANN201
     return render_template("pearls/edit.html", string=core().pearls.editable(string_id, viewer()))
 
 
-@bp.post("/<int:string_id>/edit")
+@bp.post(f"/<{ID}:string_id>/edit")
 @require(Role.EDITOR)
 def update(string_id: int):  # noqa: ANN201
     form = request.form
@@ -107,16 +108,24 @@ def update(string_id: int):  # noqa: ANN201
 def add():  # noqa: ANN201
     """Add a case (``ord`` absent or -1) or one of its practices to a string, or to a new one."""
     form = request.form
-    string, folded = core().pearls.add(viewer(), form.get("doc_id", ""),
-                                       int_arg(form, "ord", WHOLE_DOCUMENT, minimum=WHOLE_DOCUMENT),
-                                       form.get("string_id", ""), form.get("new_title", ""))
+    back = safe_next(form.get("next")) if form.get("next") else None  # checked before acting
+    section_ord = int_arg(form, "ord", WHOLE_DOCUMENT, minimum=WHOLE_DOCUMENT)
+    target = form.get("string_id", "")
+    if target != NEW_STRING:
+        string_id = id_value(target)
+        if string_id is None and target.isascii() and target.isdigit():  # no string has such an id
+            raise NotFound(f"没有编号为 {target[:30]} 的串珍珠")
+        if string_id is None:
+            raise BadRequest("请选择要加入的那一串珍珠")
+        target = str(string_id)
+    string, folded = core().pearls.add(viewer(), form.get("doc_id", ""), section_ord, target,
+                                       form.get("new_title", ""))
     note = f"“{folded[0]}”只有标题，已加入它下面的“{folded[1]}”；" if folded else ""
     flash(f"{note}已加入“{string['title']}”（现有 {len(string['pearls'])} 颗）", "ok")
-    back = form.get("next")
-    return redirect(safe_next(back) if back else url_for("pearls.edit", string_id=string["id"]))
+    return redirect(back or url_for("pearls.edit", string_id=string["id"]))
 
 
-@bp.post("/<int:string_id>/pearls/<int:pearl_id>")
+@bp.post(f"/<{ID}:string_id>/pearls/<{ID}:pearl_id>")
 @require(Role.EDITOR)
 def pearl(string_id: int, pearl_id: int):  # noqa: ANN201
     """One form per pearl: ``action`` = up, down, remove or annotate (with ``commentary``)."""
@@ -137,7 +146,7 @@ def pearl(string_id: int, pearl_id: int):  # noqa: ANN201
     return redirect(url_for("pearls.edit", string_id=string_id) + f"#pearl-{pearl_id}")
 
 
-@bp.post("/<int:string_id>/order")
+@bp.post(f"/<{ID}:string_id>/order")
 @require(Role.EDITOR)
 def order(string_id: int):  # noqa: ANN201
     """The new order after drag and drop: JSON ``{"order": [pearl ids], "version": N}`` or form
@@ -146,20 +155,18 @@ def order(string_id: int):  # noqa: ANN201
     core().pearls.editable(string_id, viewer())
     if request.is_json:
         body = request.get_json(silent=True)
-        raw = body.get("order") if isinstance(body, dict) else None
+        raw = body.get("order") if isinstance(body, dict) else None  # a list or a string: 400
         version = version_of(body.get("version")) if isinstance(body, dict) else None
     else:
         raw = request.form.get("order", "").split(",")
         version = version_of(request.form.get("version"))
-    if not isinstance(raw, list) or not all(str(x).strip().isdigit() for x in raw):
-        raise BadRequest("order 应为珍珠编号的列表")
-    string = core().pearls.reorder(string_id, viewer(), [int(x) for x in raw], version)
+    string = core().pearls.reorder(string_id, viewer(), id_list(raw, "order 应为珍珠编号的列表"), version)
     if request.is_json or request.path.startswith("/api/"):
         return jsonify({"ok": True, "order": [p["id"] for p in string["pearls"]], "version": string["version"]})
     return redirect(url_for("pearls.edit", string_id=string_id))
 
 
-@bp.post("/<int:string_id>/publish")
+@bp.post(f"/<{ID}:string_id>/publish")
 @require(Role.EDITOR)
 def publish(string_id: int):  # noqa: ANN201
     action = request.form.get("action", "publish")
@@ -176,7 +183,7 @@ def publish(string_id: int):  # noqa: ANN201
     return redirect(url_for("pearls.edit", string_id=string_id))
 
 
-@bp.post("/<int:string_id>/delete")
+@bp.post(f"/<{ID}:string_id>/delete")
 @require(Role.EDITOR)
 def delete(string_id: int):  # noqa: ANN201
     core().pearls.delete(string_id, viewer())
