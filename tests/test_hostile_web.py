@@ -10,12 +10,12 @@ import re
 
 import pytest
 from builder import build
+from site_client import PASSWORD, login, post, token
 from stock import DOCS, HUB
 
 from kb.model import TagStatus
 from web import create_app
 
-PASSWORD = "password-123"
 HUGE = "99999999999999999999"  # 20 digits: beyond SQLite's largest integer
 
 
@@ -31,24 +31,6 @@ def built(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app(built):
     return create_app({"TESTING": True}, core=built.core)
-
-
-def token(client, url: str = "/login") -> str:
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def login(app, username: str, password: str = PASSWORD, address: str = "127.0.0.1"):
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token(client)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-def post(client, url: str, data: dict | None = None, **kwargs):
-    return client.post(url, data={**(data or {}), "csrf_token": token(client, "/pearls")}, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -4,34 +4,15 @@ and has its page alike. Each test failed before the fix (0 found, a 404, a 400).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from builder import Doc, build
 from flask import url_for
+from site_client import PASSWORD, login, post
 from stock import DOCS
 
 from kb.model import TagStatus
 from web import create_app
 
-PASSWORD = "password-123"
-
-
-def token(client, url: str = "/login") -> str:
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def login(app, username: str, password: str = PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token(client)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-def post(client, url: str, data: dict | None = None, **kwargs):
-    return client.post(url, data={**(data or {}), "csrf_token": token(client, "/pearls")}, **kwargs)
 # ------------------------------------------------------------ names with , / and quotes (item 11)
 ODD = Doc("t-odd", "“红色引擎”工作室的联建做法", unit='临江区"红色引擎"工作室', type="案例",
           region="海州市/临江区", body="""

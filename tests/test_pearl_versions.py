@@ -15,13 +15,13 @@ import threading
 
 import pytest
 from builder import build
+from site_client import PASSWORD, login, post, token
 from stock import CLUBHOUSE, HUB, SALON
 
 from kb import KnowledgeBase, store
 from kb.errors import BadRequest, Conflict, NotFound
 from web import create_app
 
-PASSWORD = "password-123"
 DOCS = [CLUBHOUSE, SALON, HUB]
 
 
@@ -43,24 +43,6 @@ def core(built):
 @pytest.fixture(scope="module")
 def app(core):
     return create_app({"TESTING": True}, core=core)
-
-
-def token(client) -> str:
-    page = client.get("/pearls").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-
-
-def login(app, username: str):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-def post(client, url: str, data: dict):
-    return client.post(url, data={**data, "csrf_token": token(client)})
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 from builder import Doc, build
+from site_client import PASSWORD, login, post, token
 from stock import DOCS
-from test_hostile_web import PASSWORD, login, post, token
 
 import kb.accounts
 from web import create_app

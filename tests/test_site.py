@@ -14,14 +14,13 @@ from urllib.parse import unquote
 import pytest
 from builder import build
 from conftest import make_settings
+from site_client import PASSWORD, login, post, token
 from stock import CLUBHOUSE, DOCS, HUB, LINKAGE, PLATFORM, SALON, SERVICE
 from werkzeug.test import EnvironBuilder
 
 from hongxian import Hongxian
 from kb.settings import override
 from web import create_app
-
-PASSWORD = "password-123"
 
 
 @pytest.fixture(scope="module")
@@ -42,24 +41,6 @@ def core(built) -> Hongxian:
 @pytest.fixture(scope="module")
 def app(core):
     return create_app({"TESTING": True}, core=core)
-
-
-def token(client, url: str = "/login") -> str:
-    html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def login(app, username: str, password: str = PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token(client)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-def post(client, url: str, data: dict | None = None, **kwargs):
-    """A POST with the session's CSRF token, as the site's own forms send it."""
-    return client.post(url, data={**(data or {}), "csrf_token": token(client, "/pearls")}, **kwargs)
 
 
 @pytest.fixture(scope="module")
