@@ -89,6 +89,9 @@ def load_taxonomy(path: Path) -> Taxonomy:
     )
 
 
+MAX_SIGNAL_ITEM = 64  # characters of one ``词:权重`` item (a term is at most 40)
+
+
 def parse_signal_text(text: str) -> dict[str, float]:
     """Signal terms as an administrator types them: one per line or separated by commas or 、,
     each ``词`` or ``词:权重`` (also ``词：权重`` or ``词 权重``); weight 1 when absent."""
@@ -97,6 +100,8 @@ def parse_signal_text(text: str) -> dict[str, float]:
         item = raw.strip()
         if not item:
             continue
+        if len(item) > MAX_SIGNAL_ITEM:  # before matching: the pattern below backtracks on long runs
+            raise BadRequest(f"信号词太长：{item[:20]}…")
         match = re.fullmatch(r"(.+?)\s*(?:[:：]\s*|\s+)([0-9]+(?:\.[0-9]+)?)", item)
         term, weight = (match.group(1), match.group(2)) if match else (item, "1")
         if len(term) > 40:

@@ -385,3 +385,14 @@ def test_damaged_docx(good_docx, data):
         at = data.draw(st.integers(min_value=0, max_value=len(blob) - 1))
         blob[at] = data.draw(st.integers(min_value=0, max_value=255))
     parses_or_rejects(bytes(blob[:data.draw(st.integers(min_value=1, max_value=len(blob)))]), "f.docx")
+
+
+def test_signal_text_with_a_long_run_of_spaces_is_refused_before_matching():
+    """The mode form's signal words: an item of 100,000 spaces between two words would make the
+    `词 权重` pattern backtrack for hours; it is refused as too long, and normal items still parse."""
+    from kb.errors import BadRequest
+    from kb.taxonomy import parse_signal_text
+
+    with pytest.raises(BadRequest, match="信号词太长"):
+        parse_signal_text("楼道" + " " * 100_000 + "议事")
+    assert parse_signal_text("楼道 2, 议事会：1.5、电梯") == {"楼道": 2.0, "议事会": 1.5, "电梯": 1.0}
