@@ -26,18 +26,26 @@ from .ranking import Postings, Weights, section_scores
 PER_DOC = 3  # hits per document at most
 
 
-def mark(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """``text`` as HTML, with the spans wrapped in ``<mark>`` (the only markup)."""
-    out, at = [], 0
+def pieces(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` cut at the spans: (piece, marked) in order; a span overlapping the one before
+    it is marked from where that one ended. Every front marks hits from these pieces."""
+    out: list[tuple[str, bool]] = []
+    at = 0
     for s, e in spans:
         s, e = max(s, at), min(e, len(text))
         if e <= s:
             continue
-        out.append(escape(text[at:s]))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
+        out.append((text[at:s], False))
+        out.append((text[s:e], True))
         at = e
-    out.append(escape(text[at:]))
-    return "".join(out)
+    out.append((text[at:], False))
+    return out
+
+
+def mark(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` as HTML, with the spans wrapped in ``<mark>`` (the only markup)."""
+    return "".join(f"<mark>{escape(piece)}</mark>" if marked else escape(piece)
+                   for piece, marked in pieces(text, spans))
 
 
 class HitKind(StrEnum):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import click
 
 from indexer.facets import FACETS
+from indexer.results import pieces
 from kb.model import Document
 
 
@@ -24,16 +25,10 @@ def search_filters(options: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
 
 
 def marked(text: str | None, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` with each span in 【】."""
+    """``text`` with each span in 【】 (cut as the JSON's ``<mark>`` are: :func:`pieces`)."""
     if not text:
         return ""
-    out, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
-            continue
-        out.append(text[at:start] + "【" + text[start:end] + "】")
-        at = end
-    return "".join(out) + text[at:]
+    return "".join(f"【{piece}】" if is_marked else piece for piece, is_marked in pieces(text, spans))
 
 
 def show_hits(result) -> None:  # noqa: ANN001 - indexer.results.SearchResult
