@@ -12,6 +12,7 @@ user is doing:
 ``pearls``         curate and publish pearl strings (串珍珠)
 ``accounts``       accounts and roles, logging in, the first administrator
 ``jobs``           slow work off the request (index updates, rebuilds, re-suggesting)
+``operations``     backup, check and repair, export and import of the curated state
 =================  ==========================================================================
 
 Every use case that writes the knowledge base keeps the index in step here (by asking for a
@@ -40,6 +41,7 @@ from .accounts import AccountCases
 from .curation import PearlCases
 from .documents import DocumentCases
 from .jobs import Jobs
+from .operations import OperationCases
 from .searching import SearchCases
 from .tagging import ModeCases, TaggingCases
 
@@ -67,6 +69,7 @@ class Hongxian:
         self.modes = ModeCases(self)
         self.pearls = PearlCases(self)
         self.accounts = AccountCases(self)
+        self.operations = OperationCases(self)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, background: bool = False,
@@ -166,9 +169,13 @@ class Hongxian:
         return self.index.is_stale(KnowledgeBaseSource(self.kb))
 
     def index_update(self, kb: KnowledgeBase, rebuild: bool = False, progress: Progress | None = None,
-                     total: Progress | None = None) -> dict[str, object]:
-        """Bring the index in step with the knowledge base ``kb`` (jobs call this)."""
+                     total: Progress | None = None, repair: bool = False) -> dict[str, object]:
+        """Bring the index in step with the knowledge base ``kb`` (jobs call this): by its
+        change numbers, or by a fresh build (``rebuild``), or by comparing every document
+        (``repair``, after ``kb check`` found the index disagreeing)."""
         source = KnowledgeBaseSource(kb)
+        if repair:
+            return self.index.repair(source, progress=progress, total=total)
         if rebuild:
             return self.index.rebuild(source, progress=progress, total=total)
         return self.index.update(source, progress=progress, total=total)

@@ -189,17 +189,17 @@ class Jobs:
         result: dict[str, object] = {}
         if kind == JobKind.RESUGGEST:
             result["resuggested"] = kb.tags.resuggest(progress=reporter.step, total=reporter.total)
-        rebuild = kind == JobKind.REBUILD
-        result["index"] = self._with_index(kb, rebuild, reporter)
+        result["index"] = self._with_index(kb, kind, reporter)
         return result
 
-    def _with_index(self, kb: KnowledgeBase, rebuild: bool, reporter: _Reporter) -> dict[str, object]:
+    def _with_index(self, kb: KnowledgeBase, kind: JobKind, reporter: _Reporter) -> dict[str, object]:
         """Update (or rebuild) the index, waiting while another process updates it."""
         deadline = time.monotonic() + BUSY_GIVE_UP
         while True:
             try:
-                return self.core.index_update(kb, rebuild=rebuild, progress=reporter.step,
-                                              total=reporter.total)
+                return self.core.index_update(kb, rebuild=kind == JobKind.REBUILD,
+                                              repair=kind == JobKind.REPAIR,
+                                              progress=reporter.step, total=reporter.total)
             except IndexBusy:
                 if not self.background or time.monotonic() > deadline:
                     raise

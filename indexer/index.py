@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,7 +132,54 @@ def entries(doc: Document) -> list[dict[str, object]]:
         heading = "\n".join([*folded.get(s.ord, []), s.heading]).strip()
         out.append({"owner": doc.doc_id, "ord": s.ord, "practice": s.is_practice,
                     "section": heading, "_stored_section": s.path_label, "body": s.text})
+    document["digest"] = content_digest(out)
     return out
+
+
+def content_digest(document_entries: list[dict[str, object]]) -> str:
+    """A hash of everything one document puts into the index (its entries, without the digest):
+    equal digests mean the index holds what the knowledge base would write now."""
+    h = hashlib.sha256()
+    for entry in document_entries:
+        for key in sorted(entry):
+            if key == "digest":
+                continue
+            value = entry[key]
+            h.update(key.encode("utf-8") + b"\0")
+            h.update(value if isinstance(value, bytes)
+                     else json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+            h.update(b"\1")
+        h.update(b"\2")
+    return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How the index agrees with the knowledge base (:meth:`IndexStore.agreement`)."""
+
+    exists: bool  # there is a live index at all
+    current: bool  # built with this analyzer and schema (else only a rebuild helps)
+    documents: int  # documents the index holds (live document entries)
+    missing: tuple[str, ...] = ()  # in the knowledge base, not in the index
+    orphans: tuple[str, ...] = ()  # in the index, not in the knowledge base
+    duplicates: tuple[str, ...] = ()  # indexed more than once
+    changed: tuple[str, ...] = ()  # indexed with other content than the knowledge base holds
+    stray_sections: int = 0  # section entries whose document is not in the index
+
+    @property
+    def ok(self) -> bool:
+        return (self.exists and self.current and not self.stray_sections
+                and not (self.missing or self.orphans or self.duplicates or self.changed))
+
+    def disagreeing(self) -> list[str]:
+        """The ids to reindex (or remove from the index), once each, sorted."""
+        return sorted({*self.missing, *self.orphans, *self.duplicates, *self.changed})
+
+    def to_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "exists": self.exists, "current": self.current, "documents": self.documents,
+                "missing": list(self.missing), "orphans": list(self.orphans),
+                "duplicates": list(self.duplicates), "changed": list(self.changed),
+                "stray_sections": self.stray_sections}
 
 
 def entry_numbers(reader, doc_ids: list[str]) -> list[int]:  # noqa: ANN001 - a whoosh IndexReader
@@ -327,6 +375,70 @@ class IndexStore:
         with self.lock():
             self._remove_leftovers()
             return self._rebuild(source, progress, total, reason="requested")
+
+    def agreement(self, source: DocumentSource) -> Agreement:
+        """Compare the index with the knowledge base document by document: every document
+        indexed once, nothing indexed that the knowledge base does not hold, and each document's
+        entries the ones the knowledge base would write now (by :func:`content_digest`)."""
+        kb_ids = source.all_ids()
+        if not self.exists():
+            return Agreement(exists=False, current=False, documents=0, missing=tuple(kb_ids))
+        current = self.state().get("fingerprint") == self.fingerprint
+        counts: Counter[str] = Counter()
+        digests: dict[str, object] = {}
+        owners: Counter[str] = Counter()
+        with self.open().reader() as reader:
+            for _, stored in reader.iter_docs():  # live entries only
+                if stored.get("kind") == "doc":
+                    counts[stored["doc_id"]] += 1
+                    digests[stored["doc_id"]] = stored.get("digest")
+                else:
+                    owners[str(stored.get("owner"))] += 1
+        known = set(kb_ids)
+        both = [doc_id for doc_id in kb_ids if doc_id in counts]
+        changed = ([doc.doc_id for doc in source.documents(both)
+                    if digests.get(doc.doc_id) != content_digest(entries(doc))] if current else [])
+        return Agreement(
+            exists=True, current=current, documents=len(counts),
+            missing=tuple(doc_id for doc_id in kb_ids if doc_id not in counts),
+            orphans=tuple(sorted(doc_id for doc_id in counts if doc_id not in known)),
+            duplicates=tuple(sorted(doc_id for doc_id, n in counts.items() if n > 1)),
+            changed=tuple(sorted(changed)),
+            stray_sections=sum(n for owner, n in owners.items() if owner not in counts))
+
+    def repair(self, source: DocumentSource, progress: Progress | None = None,
+               total: Callable[[int], None] | None = None) -> dict[str, object]:
+        """Reindex what disagrees with the knowledge base (:meth:`agreement`): remove the entries
+        of every disagreeing document and write those the knowledge base holds again. Without an
+        index, with an index of another analyzer or schema, or with section entries whose
+        document is gone, rebuild instead."""
+        with self.lock():
+            self._remove_leftovers()
+            started = time.perf_counter()
+            rev = source.current_rev()
+            found = self.agreement(source)
+            if found.ok:
+                return {"mode": "none", "indexed": 0, "deleted": 0, "documents": found.documents,
+                        "seconds": round(time.perf_counter() - started, 3)}
+            if not found.exists or not found.current or found.stray_sections:
+                return self._rebuild(source, progress, total, reason="index disagrees with knowledge base")
+            ids = found.disagreeing()
+            known = set(source.all_ids())
+            again = [doc_id for doc_id in ids if doc_id in known]
+            if total:
+                total(len(again))
+            ix = self.open()
+            writer = ix.writer(limitmb=128)
+            with _cancelled_on_error(writer):
+                with writer.searcher() as s:
+                    for docnum in entry_numbers(s.reader(), ids):
+                        writer.delete_document(docnum)
+            _write_all(writer, source.documents(again), progress, merge=merge_policy)
+            with ix.reader() as reader:
+                held = indexed_ids(reader)
+            self._write_state(self.current_dir(), source, rev, held)
+            return {"mode": "repair", "indexed": len(again), "deleted": len(ids) - len(again),
+                    "documents": len(held), "seconds": round(time.perf_counter() - started, 3)}
 
     def _remove_leftovers(self) -> None:
         """Remove what killed writers left (call under the lock): every generation folder that

@@ -27,7 +27,7 @@ from .facets import FACETS
 
 TITLE_BOOST = 3.0
 SECTION_BOOST = 1.5
-SCHEMA_VERSION = "5"  # 5: the schema's analyzer adapters name the analyzer by fingerprint
+SCHEMA_VERSION = "6"  # 5: the analyzer adapters name the analyzer by fingerprint; 6: digest
 
 # fingerprint → analyzer; weak, so an analyzer lives as long as the stores and callers using it
 _analyzers: weakref.WeakValueDictionary[str, Analyzer] = weakref.WeakValueDictionary()
@@ -156,6 +156,7 @@ def make_schema(analyzer: Analyzer) -> fields.Schema:
         owner=fields.STORED(),  # sections: the document id (stored, not indexed)
         ord=fields.STORED(),
         practice=fields.STORED(),
+        digest=fields.STORED(),  # documents: a hash of all its entries (`kb check` compares it)
         title=_text(fp, TITLE_BOOST),  # documents
         section=_text(fp, SECTION_BOOST),  # sections: the heading path
         body=_text(fp),  # sections: the text; documents: stored only, for whole-document snippets

@@ -26,6 +26,7 @@ class JobKind(StrEnum):
     INDEX = "index"  # bring the index in step with the knowledge base
     REBUILD = "rebuild"  # a fresh index beside the live one, swapped in
     RESUGGEST = "resuggest"  # every document's suggestions again, then the index
+    REPAIR = "repair"  # reindex the documents the index disagrees on (`kb check --repair`)
 
 
 class JobState(StrEnum):
@@ -33,7 +34,7 @@ class JobState(StrEnum):
 
 
 KIND_LABELS = {JobKind.INDEX: "更新索引", JobKind.REBUILD: "重建索引",
-               JobKind.RESUGGEST: "重新计算模式建议并更新索引"}
+               JobKind.RESUGGEST: "重新计算模式建议并更新索引", JobKind.REPAIR: "修复索引"}
 STATE_LABELS = {JobState.QUEUED: "排队中", JobState.RUNNING: "进行中", JobState.DONE: "已完成",
                 JobState.FAILED: "失败"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import StartupError
@@ -169,6 +170,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX login_failures_key ON login_failures(kind, key, at);
     CREATE INDEX login_failures_attempt ON login_failures(attempt);
     """,
+    # 7: corrections of a document's metadata made in the site (who, when, what), and a version
+    # of each document's metadata, so that a save made from an older version is refused
+    """
+    ALTER TABLE documents ADD COLUMN meta_version INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE document_edits (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        changes TEXT NOT NULL
+    );
+    CREATE INDEX document_edits_doc ON document_edits(doc_id, id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -185,6 +199,25 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+BACKUPS = "backups"  # beside the database: the copies taken before each schema upgrade
+
+
+def backup_before_upgrade(conn: sqlite3.Connection, version: int) -> Path | None:
+    """Before an old database is migrated, keep a consistent copy of it as it was
+    (``backups/kb-schema-<version>-<time>.sqlite3`` beside it): an upgrade never leaves a
+    database that only the new program can read without a way back. None for a database in
+    memory."""
+    row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+    if row is None or not row[2]:
+        return None
+    folder = Path(row[2]).parent / BACKUPS
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = folder / f"kb-schema-{version}-{stamp}.sqlite3"
+    conn.execute("VACUUM INTO ?", (str(target),))
+    return target
+
+
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> None:
     """Apply every migration newer than the database's ``user_version``, each in one transaction."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -192,6 +225,8 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) ->
         raise StartupError(
             f"知识库的结构版本 {version} 比本程序支持的 {len(migrations)} 新；请升级红线。"
         )
+    if 0 < version < len(migrations):
+        backup_before_upgrade(conn, version)
     for number in range(version, len(migrations)):
         with transaction(conn):
             for statement in statements(migrations[number]):

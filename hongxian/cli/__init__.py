@@ -5,10 +5,11 @@
 ``taxonomy.py``        modes, eval
 ``server.py``          serve, settings, status, jobs
 ``accounts.py``        user add / passwd / role / list
+``operations.py``      backup, restore, check, export, import-state
 =====================  ===============================================================
 """
 
-from . import accounts, documents, server, taxonomy  # noqa: F401 - each registers its commands
+from . import accounts, documents, operations, server, taxonomy  # noqa: F401 - each registers its commands
 from .base import main
 
 __all__ = ["main"]

@@ -87,6 +87,11 @@ REBUILD_REASONS = {  # why an update rebuilt instead (indexer.index.IndexStore.u
 
 
 def index_line(summary: dict) -> str:
+    if summary["mode"] == "none":
+        return f"无需修复，{summary['documents']} 篇文档"
+    if summary["mode"] == "repair":
+        return (f"重新索引 {summary['indexed']} 篇，移除 {summary['deleted']} 篇，"
+                f"共 {summary['documents']} 篇，用时 {summary['seconds']} 秒")
     if summary["mode"] == "rebuild":
         why = REBUILD_REASONS.get(str(summary.get("reason")))
         return (f"重建完成{f'（{why}）' if why else ''}，{summary['documents']} 篇文档，"
