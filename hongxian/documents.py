@@ -1,10 +1,11 @@
-"""Use cases on documents: import files (command line) or uploads (site), remove, show."""
+"""Use cases on documents: import files (command line) or uploads (site), correct metadata, remove, show."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
+from kb import metadata
 from kb.errors import BadRequest
 from kb.ingest import IngestItem, IngestReport
 from kb.jobs import Job, JobKind
@@ -67,6 +68,22 @@ class DocumentCases(Cases):
         """Delete a document, its practices and tags; the index drops it in a job."""
         self.core.kb.documents.remove(doc_id)
         return self._index(f"删除 {doc_id}", actor)
+
+    def edit(self, doc_id: str, changes: dict[str, object], actor: str,
+             version: int | None = None) -> tuple[dict[str, list[object]], Job | None]:
+        """Correct a document's metadata (the fields of :data:`kb.metadata.FIELDS` given), made
+        from metadata ``version`` (None: no check; an older one: :class:`kb.errors.Conflict`).
+        Returns what changed (``{field: [old, new]}``) and the index job (None if nothing did)."""
+        changed = metadata.edit(self.core.kb.conn, doc_id, changes, actor, version)
+        return changed, (self._index(f"{actor} 修改 {doc_id} 的信息", actor) if changed else None)
+
+    def metadata(self, doc_id: str) -> dict[str, object]:
+        """The editable fields of a document as stored, with their ``version``."""
+        return metadata.current(self.core.kb.conn, doc_id)
+
+    def edits(self, doc_id: str) -> list[dict[str, object]]:
+        """Every hand correction of a document's metadata, newest first."""
+        return metadata.history(self.core.kb.conn, doc_id)
 
     def _index(self, reason: str, actor: str) -> Job:
         return self.core.jobs.request(JobKind.INDEX, reason, actor)

@@ -19,6 +19,7 @@ from .cleanup import summary_zh
 from .errors import ImportRejected
 from .importers import is_supported, parse_bytes
 from .learn import ModeModel
+from .metadata import reapply as reapply_corrections
 from .model import IMPORT_ACTOR, WHOLE_DOCUMENT, IngestStatus, ParsedDocument, Suggestion, TagStatus
 from .modes import Modes
 from .settings import Settings
@@ -324,7 +325,9 @@ class Imports:
                 conn.execute(
                     "UPDATE documents SET title=?, type=?, unit=?, author=?, date=?, year=?, region=?,"
                     " domains=?, keywords=?, source=?, extra=?, body=?, format=?, source_path=?,"
-                    " content_hash=?, updated_at=?, rev=? WHERE id=?", (*values, doc.id))
+                    " content_hash=?, updated_at=?, rev=?, meta_version = meta_version + 1 WHERE id=?",
+                    (*values, doc.id))
+                reapply_corrections(conn, doc.id)  # what editors corrected by hand stays corrected
                 conn.execute("DELETE FROM sections WHERE doc_id = ?", (doc.id,))
                 conn.execute("DELETE FROM tags WHERE doc_id = ? AND status = ?", (doc.id, TagStatus.SUGGESTED))
                 kept = ",".join("?" * len(doc.modes))

@@ -73,3 +73,15 @@ def id_list(raw: object, message: str) -> list[int]:
     if any(i is None for i in ids):
         raise BadRequest(message)
     return ids  # type: ignore[return-value]
+
+
+def version_of(raw: object) -> int | None:
+    """The ``version`` a change was made from (of a pearl string, of a document's metadata), a
+    form field or a JSON value; absent or empty: None, no check (older pages, scripts)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit() and len(raw.strip()) <= 18:
+        return int(raw)
+    raise BadRequest("version 应为页面显示时的版本号（正整数）")

@@ -20,21 +20,9 @@ from kb.model import WHOLE_DOCUMENT, Role
 
 from . import core, public
 from .auth import require, safe_next, viewer
-from .params import ID, id_list, id_value, int_arg
+from .params import ID, id_list, id_value, int_arg, version_of
 
 bp = Blueprint("pearls", __name__, url_prefix="/pearls")
-
-
-def version_of(raw: object) -> int | None:
-    """The ``version`` a change was made from (a form field or a JSON value); absent or empty:
-    None, no check (older pages, scripts)."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit() and len(raw.strip()) <= 18:
-        return int(raw)
-    raise BadRequest("version 应为这串珍珠的版本号（正整数）")
 
 
 @bp.errorhandler(Conflict)
