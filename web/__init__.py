@@ -248,7 +248,12 @@ def core() -> Hongxian:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """A JSON client: the API, a request that sent JSON (the drag and drop of a pearl string),
+    or one that asks for JSON only."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    accept = request.accept_mimetypes
+    return accept.best == "application/json" and not accept.accept_html
 
 
 def _kb_error(exc: KbError):  # noqa: ANN202
