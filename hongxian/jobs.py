@@ -194,14 +194,16 @@ class Jobs:
         return result
 
     def _with_index(self, kb: KnowledgeBase, rebuild: bool, reporter: _Reporter) -> dict[str, object]:
-        """Update (or rebuild) the index, waiting while another process updates it."""
+        """Update (or rebuild) the index, waiting while another process updates it (in the
+        server and on the command line alike: ``kb index`` while the server's job rebuilds a
+        large index waits for it rather than failing after the lock's own timeout)."""
         deadline = time.monotonic() + BUSY_GIVE_UP
         while True:
             try:
                 return self.core.index_update(kb, rebuild=rebuild, progress=reporter.step,
                                               total=reporter.total)
             except IndexBusy:
-                if not self.background or time.monotonic() > deadline:
+                if time.monotonic() > deadline:
                     raise
                 reporter.note("等待另一个进程完成索引更新")
                 time.sleep(BUSY_RETRY)
