@@ -4,7 +4,7 @@ accounts and roles."""
 
 from __future__ import annotations
 
-from kb.accounts import User
+from kb.accounts import ACCOUNTS_EXIST, User
 from kb.errors import BadRequest, NotFound
 from kb.model import Role
 
@@ -57,12 +57,13 @@ class AccountCases(Cases):
         return self._accounts.check_new(username)
 
     def setup(self, username: str, password: str, repeated: str) -> User:
-        """The first administrator: only while there is no account at all."""
+        """The first administrator: only while there is no account at all (checked again when
+        it is inserted: of requests racing to be first, one wins and the others are refused)."""
         if self.count():
-            raise BadRequest("已经有账户了：请登录，或请管理员为您新建账户")
+            raise BadRequest(ACCOUNTS_EXIST)
         if password != repeated:
             raise BadRequest("两次输入的密码不一致")
-        return self._accounts.add(username, password, Role.ADMIN)
+        return self._accounts.add(username, password, Role.ADMIN, first=True)
 
     def add(self, username: str, password: str, role: Role | str = Role.READER) -> User:
         return self._accounts.add(username, password, role)

@@ -11,6 +11,7 @@ show what every process is doing.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -193,15 +194,21 @@ class Jobs:
         return result
 
     def _with_index(self, kb: KnowledgeBase, kind: JobKind, reporter: _Reporter) -> dict[str, object]:
-        """Update (or rebuild) the index, waiting while another process updates it."""
+        """Update (or rebuild, or repair) the index, waiting while another process updates it (in
+        the server and on the command line alike: ``kb index`` while the server's job rebuilds a
+        large index waits for it rather than failing after the lock's own timeout)."""
         deadline = time.monotonic() + BUSY_GIVE_UP
+        told = False
         while True:
             try:
                 return self.core.index_update(kb, rebuild=kind == JobKind.REBUILD,
                                               repair=kind == JobKind.REPAIR,
                                               progress=reporter.step, total=reporter.total)
             except IndexBusy:
-                if not self.background or time.monotonic() > deadline:
+                if time.monotonic() > deadline:
                     raise
                 reporter.note("等待另一个进程完成索引更新")
+                if not self.background and not told:  # the command line: say why it waits
+                    print("索引正在被另一个进程更新，等待它完成……", file=sys.stderr, flush=True)
+                    told = True
                 time.sleep(BUSY_RETRY)

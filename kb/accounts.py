@@ -45,6 +45,7 @@ MAX_FAILURES_PER_ACCOUNT = 5  # failed logins of one account within the window; 
 MAX_FAILURES_PER_ADDRESS = 20  # failed logins from one client address within the window
 FAILURE_WINDOW = 15 * 60  # seconds
 _KEY_LENGTH = 64  # of a username or address as the failure count keeps it
+ACCOUNTS_EXIST = "已经有账户了：请登录，或请管理员为您新建账户"  # /setup once there is one
 
 
 class TooManyAttempts(KbError, status=429, code="too_many_attempts"):
@@ -126,12 +127,18 @@ class Accounts:
             raise BadRequest(f"用户 {username} 已存在")
         return username
 
-    def add(self, username: str, password: str, role: Role | str = Role.READER) -> User:
+    def add(self, username: str, password: str, role: Role | str = Role.READER, *,
+            first: bool = False) -> User:
+        """A new account. ``first``: only while there is no account at all (the first
+        administrator), checked in the transaction that inserts it, so that of several requests
+        racing to be first exactly one succeeds; the others get :data:`ACCOUNTS_EXIST`."""
         username = self.check_new(username)
         role = check_role(role).value
         digest = _hasher.hash(check_password(password))
         stamp = _now()
         with store.transaction(self.conn):
+            if first and self.count():
+                raise BadRequest(ACCOUNTS_EXIST)
             if self._row(username) is not None:
                 raise BadRequest(f"用户 {username} 已存在")
             self.conn.execute(

@@ -129,7 +129,8 @@ class LiveServer:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if Client(self.base, timeout=5).get("/login").status == 200:
+                # /login answers 200, or 302 to /setup while there is no account yet
+                if Client(self.base, timeout=5).get("/login").status in (200, 302):
                     return self
             except OSError:
                 pass

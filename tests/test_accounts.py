@@ -35,6 +35,17 @@ def stored_hash(kb, username):
 
 
 # ---------------------------------------------------------------------------- service
+def test_the_first_account_is_refused_once_any_exists_checked_where_it_is_inserted(kb):
+    """/setup's "no account yet" is checked in the transaction that inserts the administrator, so
+    requests racing past the early check cannot make several (tests/test_concurrency.py races
+    the real server)."""
+    assert kb.accounts.add("first", PASSWORD, "admin", first=True) == User("first", "admin", 0)
+    with pytest.raises(BadRequest, match="已经有账户了"):
+        kb.accounts.add("second", PASSWORD, "admin", first=True)
+    kb.accounts.add("third", PASSWORD, "editor")  # kb user add, the admin's form: any time
+    assert [u["username"] for u in kb.accounts.list()] == ["first", "third"]
+
+
 def test_add_and_authenticate_round_trip(kb):
     user = kb.accounts.add("alice", PASSWORD, "editor")
     assert user == User("alice", "editor", 0)

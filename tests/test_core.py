@@ -153,6 +153,30 @@ def test_a_background_job_waits_while_another_process_updates_the_index(core, mo
     assert core.jobs.get(job.id).state == JobState.DONE and len(calls) == 3
 
 
+def test_a_command_line_job_waits_too_while_another_process_updates_the_index(core, monkeypatch):
+    """``kb index`` / ``kb ingest`` while the server's job (or another command) holds the index:
+    the command waits for it and succeeds, rather than exiting 1 after the lock's own timeout."""
+    import hongxian.jobs
+
+    monkeypatch.setattr(hongxian.jobs, "BUSY_RETRY", 0.05)
+    calls = []
+    real = Hongxian.index_update
+
+    def busy_twice(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise IndexBusy("索引正在被另一个进程更新，请稍后再试")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Hongxian, "index_update", busy_twice)
+    command = Hongxian(core.settings, background=False)  # as the kb command runs jobs
+    try:
+        job = command.jobs.run(JobKind.INDEX, "kb index", "kb index")
+        assert job.state == JobState.DONE and len(calls) == 3
+    finally:
+        command.close()
+
+
 def test_jobs_of_a_process_that_died_are_marked_interrupted(core):
     records = JobRecords(core.kb.conn)
     job = records.create(JobKind.REBUILD, "killed", "kb index", state=JobState.RUNNING)
