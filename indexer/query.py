@@ -25,6 +25,7 @@ FIELD_ALIASES = {**aliases(), "title": "title", "标题": "title"}  # the facets
 MAX_LENGTH = 256
 MAX_CLAUSES = 32
 _QUOTES = {'"': '"', "“": "”", "「": "」", "＂": "＂", "”": "”"}
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what Python makes of bytes that are not UTF-8
 
 
 def quote(value: str) -> str:
@@ -118,6 +119,9 @@ def parse_query(text: str) -> ParsedQuery:
     text = (text or "").strip()
     if len(text) > MAX_LENGTH:
         raise QueryError(f"检索式太长（{len(text)} 字符，最多 {MAX_LENGTH}）", fragment=text[:40])
+    if bad := _SURROGATE.search(text):
+        raise QueryError("检索式里有无法识别的字符（不是有效的 UTF-8 文字：请检查终端或网页的编码）",
+                         fragment=text[max(0, bad.start() - 10):bad.start()])  # the text before it
     parsed = ParsedQuery()
     tokens = _lex(text)
     if len(tokens) > MAX_CLAUSES:

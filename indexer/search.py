@@ -21,7 +21,7 @@ from pathlib import Path
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from kb.errors import QueryError
+from kb.errors import BadRequest, QueryError
 
 from .analysis import Analyzer
 from .doctable import DocTable
@@ -34,9 +34,19 @@ from .results import Hit, HitMaker, SearchResult, SimilarHit
 from .similar import similar
 from .spelling import Sounds, Vocabulary, suggest
 
-MAX_LIMIT = 100
+MAX_LIMIT = 100  # cases per page at most (each becomes hits with snippets)
+MAX_PAGE = 10_000  # page numbers from 1 to this; every listing of the site shares the bound
 SORTS = ("relevance", "date")
 SUGGEST_BELOW = 3  # offer 您是不是要找 when fewer documents than this hold every word
+
+
+def _bounded(name: str, value: int, maximum: int) -> int:
+    value = int(value)
+    if value < 1:
+        raise BadRequest(f"{name} 不能小于 1")
+    if value > maximum:
+        raise BadRequest(f"{name} 不能大于 {maximum}")
+    return value
 
 
 class SearchService:
@@ -101,11 +111,15 @@ class SearchService:
     # --------------------------------------------------------------- search
     def search(self, q: str, filters: dict[str, list[str]] | None = None, page: int = 1,
                limit: int | None = None, sort: str = "relevance") -> SearchResult:
-        """Search documents and their sections."""
+        """Search documents and their sections. ``limit`` (cases per page; None: the
+        ``page_size`` setting) from 1 to :data:`MAX_LIMIT` and ``page`` from 1 to
+        :data:`MAX_PAGE`, else BadRequest."""
         started = time.perf_counter()
+        if limit is not None:
+            limit = _bounded("limit", limit, MAX_LIMIT)
+        page = _bounded("page", page, MAX_PAGE)
         plan = compile_query(q, self.analyzer, filters)
-        limit = max(1, min(int(limit or self.page_size), MAX_LIMIT))
-        page = max(1, int(page))
+        limit = limit or max(1, min(int(self.page_size), MAX_LIMIT))
         if sort not in SORTS:
             raise QueryError(f"无效的排序方式 {sort!r}：可用 relevance、date")
         s = self._searcher()

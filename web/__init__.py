@@ -18,14 +18,17 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, render_template, request
+from flask import Flask, Request, jsonify, redirect, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from hongxian import Hongxian
 from kb.errors import KbError, Unauthorized, storage_error
 from kb.model import WHOLE_DOCUMENT
 from kb.settings import SETTINGS, Settings, load_settings
+
+from .params import MAX_FORM_BYTES, MAX_FORM_PARTS
 
 _SETTING_NAMES = {s.name for s in SETTINGS}
 csrf = CSRFProtect()
@@ -78,6 +81,19 @@ class _LazyKeySessions(SecureCookieSessionInterface):
             log.warning("session key saved in %s", Path(self.settings.data_dir) / SECRET_KEY_FILE)
         self._unsaved = None
         return key
+
+
+class _Request(Request):
+    """Only a multipart upload may be as large as ``upload_mb``; any other body (a form of
+    text, a JSON request) is refused beyond :data:`MAX_FORM_BYTES` before it is read (werkzeug
+    reads an url-encoded body whole and bounds only multipart fields by their size)."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        limit = super().max_content_length
+        if self.mimetype == "multipart/form-data":
+            return limit
+        return MAX_FORM_BYTES if limit is None else min(limit, MAX_FORM_BYTES)
 
 
 SECRET_KEY_FILE = "secret_key"
@@ -155,6 +171,7 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     core brings its own settings: settings beside it are refused rather than silently applied
     to a copy (build the core with them: ``Hongxian(override(settings, {...}))``)."""
     app = Flask(__name__)
+    app.request_class = _Request
     config = dict(config or {})
     overrides = {k: config.pop(k) for k in list(config) if k in _SETTING_NAMES}
     if core is None:
@@ -168,6 +185,8 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or None,
         MAX_CONTENT_LENGTH=settings.upload_mb * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
         SESSION_COOKIE_NAME="hongxian_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -203,6 +222,7 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     app.register_error_handler(404, _not_found)
     app.register_error_handler(405, _not_allowed)
     app.register_error_handler(413, _too_large)
+    app.register_error_handler(HTTPException, _http_error)
     app.after_request(_security_headers)
     return app
 
@@ -288,8 +308,25 @@ def _not_allowed(exc: Exception):  # noqa: ANN202
 
 
 def _too_large(exc: Exception):  # noqa: ANN202
+    """An upload over ``upload_mb``, or another body over :data:`MAX_FORM_BYTES`, or a form of more
+    than :data:`MAX_FORM_PARTS` fields (files included)."""
+    from flask import current_app
+
     limit = core().settings.upload_mb
-    return _error(413, "too_large", f"上传的内容太大（上限 {limit} MB，可在设置 upload_mb 中调整）")
+    if request.mimetype == "multipart/form-data" and (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+        return _error(413, "too_large", f"上传的内容太大（上限 {limit} MB，可在设置 upload_mb 中调整），没有做任何修改")
+    return _error(413, "too_large", f"表单的内容太多（文字最多 {MAX_FORM_BYTES // 1000} KB，"
+                                    f"字段最多 {MAX_FORM_PARTS} 个），没有做任何修改")
+
+
+def _http_error(exc: HTTPException):  # noqa: ANN202
+    """Any other refusal werkzeug or a view makes (400, 415 …): a Chinese page, not werkzeug's
+    English one. A 5xx is left to Flask."""
+    if exc.code is None or exc.code >= 500:
+        return exc
+    if exc.code == 400:
+        return _error(400, "bad_request", "请求有误，无法处理，没有做任何修改")
+    return _error(exc.code, "http_error", f"请求无法处理（HTTP {exc.code}），没有做任何修改")
 
 
 def _csrf_error(exc: CSRFError):  # noqa: ANN202

@@ -3,7 +3,9 @@
 Every number a request carries is bounded before it reaches the core: ids in a URL by the
 route converter :data:`ID` (larger than SQLite's largest integer: no such page, 404), numbers in
 a form or query string by :func:`int_arg` (ASCII digits, within bounds: else 400 with a Chinese
-message), page numbers by :data:`MAX_PAGE`, lists of ids by :func:`id_list`.
+message), page numbers by :data:`MAX_PAGE`, page sizes by :data:`MAX_LIMIT`, lists of ids by
+:func:`id_list`. A request's form is bounded before it is parsed (:data:`MAX_FORM_BYTES`,
+:data:`MAX_FORM_PARTS`; uploads by the ``upload_mb`` setting): else 413 with a Chinese message.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import re
 from werkzeug.datastructures import MultiDict
 
 from indexer.facets import FACET_NAMES
+from indexer.search import MAX_LIMIT, MAX_PAGE  # the search's bounds; no listing has MAX_PAGE pages
 from kb.errors import BadRequest
 
 MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: a larger id cannot name a row
-MAX_PAGE = 10_000  # no listing has that many pages; a larger page number is a bad request
+MAX_FORM_BYTES = 500_000  # a form's text: an url-encoded body in all, each field of a multipart one
+MAX_FORM_PARTS = 1_000  # fields and files of one form (an upload has at most MAX_UPLOADS files)
 MAX_IDS = 10_000  # ids in one list (a pearl string's new order)
 ID = f"int(max={MAX_ID})"  # the route converter of every numeric id: `/pearls/<{ID}:string_id>`
 _INTEGER = re.compile(r"\s*[+-]?[0-9]{1,30}\s*", re.ASCII)  # longer: not a number anyone means
@@ -26,7 +30,8 @@ def search_params(args: MultiDict) -> dict[str, object]:
     """``q``, filters (repeatable), ``page``, ``limit``, ``sort`` from query-string arguments."""
     filters = {name: [v for v in args.getlist(name) if v.strip()] for name in FACET_NAMES}
     page = int_arg(args, "page", 1, maximum=MAX_PAGE, message="page 和 limit 必须是整数")
-    limit = int_arg(args, "limit", 0, minimum=0, message="page 和 limit 必须是整数") or None  # 0: the default
+    limit = int_arg(args, "limit", 0, minimum=0, maximum=MAX_LIMIT,
+                    message="page 和 limit 必须是整数") or None  # 0: the default
     return {"q": args.get("q", "").strip(), "filters": {k: v for k, v in filters.items() if v},
             "page": page, "limit": limit, "sort": args.get("sort", "relevance")}
 

@@ -12,7 +12,7 @@ form (see :func:`conflict`). A request without ``version`` is applied as before.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from hongxian.curation import NEW_STRING
 from kb.errors import BadRequest, Conflict, KbError, NotFound
@@ -142,7 +142,10 @@ def order(string_id: int):  # noqa: ANN201
     "version"}`` (the stored order and the string's new version)."""
     core().pearls.editable(string_id, viewer())
     if request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested too deep for the JSON parser: not an order either
+            body = None
         raw = body.get("order") if isinstance(body, dict) else None  # a list or a string: 400
         version = version_of(body.get("version")) if isinstance(body, dict) else None
     else:
@@ -166,8 +169,8 @@ def publish(string_id: int):  # noqa: ANN201
         core().pearls.unpublish(string_id, viewer(), version)
         flash("已撤回为草稿：公开页面不再可见", "ok")
     else:
-        core().pearls.editable(string_id, viewer())
-        abort(400)
+        core().pearls.editable(string_id, viewer())  # a stranger learns nothing from a bad action
+        raise BadRequest("action 应为 publish 或 unpublish")
     return redirect(url_for("pearls.edit", string_id=string_id))
 
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from indexer.search import MAX_LIMIT, MAX_PAGE
 from kb.errors import KbError
 from kb.jobs import JobKind
 from kb.model import IngestStatus
@@ -80,8 +81,8 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @main.command()
 @click.argument("query", required=False, default="")
 @search_options
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="每页案例数")
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="页码")
+@click.option("--limit", type=int, default=10, show_default=True, help=f"每页案例数（1–{MAX_LIMIT}）")
+@click.option("--page", type=int, default=1, show_default=True, help=f"页码（1–{MAX_PAGE}）")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="排序：相关度或日期")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
