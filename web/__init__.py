@@ -248,7 +248,8 @@ def core() -> Hongxian:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """Errors answer JSON to the API and to a request that sent JSON (the drag-and-drop order)."""
+    return request.path.startswith("/api/") or request.is_json
 
 
 def _kb_error(exc: KbError):  # noqa: ANN202
