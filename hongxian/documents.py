@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
@@ -15,6 +16,7 @@ from .cases import Cases
 
 Progress = Callable[[int], None]
 MAX_UPLOADS = 500  # files in one upload
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # line breaks, NUL …: never in a file name shown or sent
 
 
 def upload_name(filename: str | None) -> str:
@@ -22,6 +24,8 @@ def upload_name(filename: str | None) -> str:
     name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
     if not name or name in (".", "..") or name.startswith("."):
         raise BadRequest("上传的文件没有有效的文件名")
+    if _CONTROL.search(name):
+        raise BadRequest("上传的文件名含有换行等控制字符，请改名后再导入")
     return name
 
 

@@ -17,7 +17,7 @@ bp = Blueprint("admin", __name__)
 @bp.route("/import", methods=["GET", "POST"])
 @require(Role.ADMIN)
 def import_files():  # noqa: ANN201
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD (HEAD is not CSRF-checked: it must never import)
         return render_template("admin/import.html", report=None, job=None)
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
     report, job = core().documents.import_uploads(files, actor=viewer().username)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from flask import Blueprint, jsonify, request, send_file
 
@@ -14,6 +15,7 @@ from .auth import viewer
 from .params import ID, MAX_ID, int_arg, search_params
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a header cannot hold a line break
 
 
 @bp.get("/search")
@@ -35,7 +37,8 @@ def original(doc_id: str):  # noqa: ANN201
     """The file the document was imported from, byte for byte, as a download."""
     found, data = core().documents.original(doc_id)
     response = send_file(io.BytesIO(data), mimetype=found.media_type, as_attachment=True,
-                         download_name=found.name, conditional=False, etag=False, max_age=None)
+                         download_name=_CONTROL.sub("_", found.name), conditional=False, etag=False,
+                         max_age=None)
     response.headers["Content-Type"] = found.media_type  # as stored: werkzeug would add utf-8
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import ImportRejected
 from ..model import ParsedDocument
 
-_ID = re.compile(r"^[\w][\w.\-]{0,127}$")
+_ID = re.compile(r"[\w][\w.\-]{0,127}")  # fullmatch: "$" would let a trailing newline through
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _KNOWN = {"id", "title", "type", "unit", "author", "date", "region", "domain", "modes", "keywords", "source"}
 
@@ -63,7 +63,7 @@ def normalise_date(value: str, path: Path) -> str:
 def apply_fields(doc: ParsedDocument, meta: dict[str, object], path: Path) -> ParsedDocument:
     """Fill a parsed document from metadata (front matter or inferred lines) and validate it."""
     doc_id = _as_text(meta.get("id"), "id", path) or path.stem
-    if not _ID.match(doc_id):
+    if not _ID.fullmatch(doc_id):
         raise ImportRejected(f"文档编号无效：{doc_id!r}（只能用字母、数字、汉字、- _ .）", path=str(path))
     title = _as_text(meta.get("title"), "title", path)
     if not title:
