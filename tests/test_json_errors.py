@@ -44,3 +44,28 @@ def test_browsers_and_plain_clients_get_the_page(app, accept):
     answer = login(app, "editor").get("/doc/t-none", headers=headers)
     assert answer.status_code == 404 and answer.mimetype == "text/html"
     assert "没有编号为 t-none 的文档" in answer.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ what readers are not shown
+@pytest.fixture(scope="module")
+def readers_app(tmp_path_factory):
+    built = build(tmp_path_factory.mktemp("reader-view"), [HUB])
+    built.core.accounts.add("editor", PASSWORD, "editor")
+    built.core.accounts.add("reader", PASSWORD, "reader")
+    built.core.tagging.decide("t-hub", "文化嵌入型", "rejected", actor="editor")
+    return create_app({"TESTING": True}, core=built.core), built
+
+
+def test_readers_get_the_file_name_not_the_server_path(readers_app):
+    app, built = readers_app
+    full = built.core.documents.show("t-hub").source_path
+    assert "/" in full
+    as_reader = login(app, "reader").get("/api/documents/t-hub").get_json()
+    as_editor = login(app, "editor").get("/api/documents/t-hub").get_json()
+    assert as_reader["source_path"] == "t-hub.md" and as_editor["source_path"] == full
+
+
+def test_the_tagging_history_is_for_editors(readers_app):
+    app, _ = readers_app
+    assert "标注历史" not in login(app, "reader").get("/doc/t-hub").get_data(as_text=True)
+    assert "标注历史" in login(app, "editor").get("/doc/t-hub").get_data(as_text=True)

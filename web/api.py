@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import PurePath
 
 from flask import Blueprint, jsonify, request, send_file
 
 from kb.errors import BadRequest
+from kb.model import Role
 from kb.pearls import to_dict
 
 from . import core, public
@@ -29,7 +31,13 @@ def search():  # noqa: ANN201
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):  # noqa: ANN201
-    return jsonify(core().documents.show(doc_id).to_dict())
+    """The object of ``kb show --json``; ``source_path`` (where on the server the file was
+    imported from) is only the file's name for anyone but editors."""
+    found = core().documents.show(doc_id).to_dict()
+    user = viewer()
+    if found.get("source_path") and not (user and user.can(Role.EDITOR)):
+        found["source_path"] = PurePath(str(found["source_path"])).name
+    return jsonify(found)
 
 
 @bp.get("/documents/<doc_id>/original")

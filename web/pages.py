@@ -9,7 +9,7 @@ from indexer.facets import labels
 from indexer.results import Hit
 from kb.citation import cite
 from kb.errors import NotFound, QueryError
-from kb.model import Document
+from kb.model import Document, Role
 
 from . import core
 from .auth import viewer
@@ -118,7 +118,7 @@ def document(doc_id: str):  # noqa: ANN201
     return render_template(
         "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc),
         marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url),
-        strings=app.pearls.addable(user), history=app.tagging.history(doc_id) if user else [],
+        strings=app.pearls.addable(user), history=app.tagging.history(doc_id) if user and user.can(Role.EDITOR) else [],
         in_strings=app.pearls.containing(doc_id, user), taxonomy=app.modes.taxonomy())
 
 
