@@ -22,6 +22,7 @@ job), and every business rule lives in the use case, so the fronts only parse in
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -47,8 +48,18 @@ from .tagging import ModeCases, TaggingCases
 
 log = logging.getLogger(__name__)
 
+FULL_BELOW = 1 << 20  # bytes free: less is a full disk (SQLite needs room for its shared memory)
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[str], tuple[Progress, Progress, Callable[[], None]]]
+
+
+def _no_space(path: Path) -> bool:
+    """Whether the file system of ``path`` is (as good as) full."""
+    try:
+        found = os.statvfs(path)
+    except OSError:
+        return False
+    return found.f_bavail * found.f_frsize < FULL_BELOW
 
 
 class Hongxian:
@@ -136,6 +147,9 @@ class Hongxian:
             raise ConfigError(f"工作模式分类文件 {self.settings.taxonomy_file} 有误：{exc.message}") from exc
         except (OSError, sqlite3.OperationalError) as exc:  # opening migrates: it may write
             fault = storage_error(exc)
+            if fault is not None and not isinstance(fault, StorageFull) and _no_space(self.settings.data_dir):
+                # SQLite cannot even make its shared-memory file: "disk I/O error"
+                fault = StorageFull(f"磁盘空间已满，无法打开知识库（{exc}）；请腾出空间后重试")
             if isinstance(fault, StorageFull):  # not a fault of the configuration
                 raise fault from exc
             if isinstance(exc, sqlite3.OperationalError) and fault is None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kb.database import KnowledgeBase
-from kb.errors import IndexBusy, KbError
+from kb.errors import IndexBusy, KbError, storage_error
 from kb.jobs import Job, JobKind, JobRecords, JobState
 
 if TYPE_CHECKING:
@@ -177,9 +177,12 @@ class Jobs:
             with KnowledgeBase(self.core.settings) as kb:  # the job's own connection
                 result = self._perform(kb, kind, reporter)
         except Exception as exc:
-            message = exc.message if isinstance(exc, KbError) else f"内部错误：{type(exc).__name__}: {exc}"
-            if not isinstance(exc, KbError):
+            fault = exc if isinstance(exc, KbError) else storage_error(exc)  # e.g. a full disk
+            message = fault.message if fault is not None else f"内部错误：{type(exc).__name__}: {exc}"
+            if fault is None:
                 log.exception("job %s (%s) failed", job_id, kind)
+            elif not isinstance(exc, KbError) and not raise_errors:  # in the foreground the caller says it
+                log.error("job %s (%s) failed: %s", job_id, kind, message)
             records.fail(job_id, message)
             if raise_errors:
                 raise

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.multiproc import MpWriter
 from whoosh.writing import MERGE_SMALL, OPTIMIZE, IndexWriter
 
 from kb.errors import IndexBusy, IndexMissing
@@ -43,6 +42,7 @@ from .analysis import Analyzer
 from .facets import FACETS
 from .schema import SCHEMA_VERSION, make_schema, register
 from .source import DocumentSource
+from .writers import ParallelWriter, SingleWriter
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,15 @@ Progress = Callable[[int], None]
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -353,7 +357,7 @@ class IndexStore:
                 total(len(changed))
             ix = self.open()
             if changed or deleted:
-                writer = ix.writer(limitmb=128)
+                writer = SingleWriter(ix, limitmb=128)
                 with _cancelled_on_error(writer):
                     with writer.searcher() as s:
                         for docnum in entry_numbers(s.reader(), [*deleted, *changed]):
@@ -428,7 +432,7 @@ class IndexStore:
             if total:
                 total(len(again))
             ix = self.open()
-            writer = ix.writer(limitmb=128)
+            writer = SingleWriter(ix, limitmb=128)  # releases what it holds if it fails
             with _cancelled_on_error(writer):
                 with writer.searcher() as s:
                     for docnum in entry_numbers(s.reader(), ids):
@@ -470,7 +474,8 @@ class IndexStore:
             old = self.current_dir()
             _write_atomic(self.root / CURRENT, name)
         except BaseException:
-            shutil.rmtree(new_dir, ignore_errors=True)
+            if self.current_dir() != new_dir:  # (swapped in, only the final sync failed: it stays)
+                shutil.rmtree(new_dir, ignore_errors=True)
             raise
         for child in self.root.iterdir():
             if child.is_dir() and child.name.startswith(GENERATION) and child.name != name:
@@ -486,10 +491,10 @@ class IndexStore:
         procs = self.parallel.processes()
         writer: IndexWriter
         if procs > 1 and len(ids) >= self.parallel.from_documents:
-            writer = MpWriter(ix, procs=procs, batchsize=self.parallel.batch_entries, multisegment=True,
-                              subargs={"limitmb": self.parallel.worker_mb})
+            writer = ParallelWriter(ix, procs=procs, batchsize=self.parallel.batch_entries, multisegment=True,
+                                    subargs={"limitmb": self.parallel.worker_mb})
         else:
-            writer = ix.writer(limitmb=256)
+            writer = SingleWriter(ix, limitmb=256)
         _write_all(writer, source.documents(ids), progress)
 
     def _write_state(self, gen_dir: Path | None, source: DocumentSource, rev: int,

@@ -110,6 +110,10 @@ class IndexMissing(KbError, status=503, code="index_missing"):
     """There is no index yet."""
 
 
+class IndexBuildFailed(KbError, status=500, code="index_failed"):
+    """A worker process of a parallel build died (killed, out of memory): nothing was swapped in."""
+
+
 class StorageError(KbError, status=503, code="storage"):
     """The data directory cannot be written (read-only, no permission, an I/O error): the
     operation was not completed (its transaction rolled back, the index left at its last good
