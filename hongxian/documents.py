@@ -16,6 +16,7 @@ from .cases import Cases
 
 Progress = Callable[[int], None]
 MAX_UPLOADS = 500  # files in one upload
+MAX_NAME_BYTES = 255  # an upload's file name, in UTF-8 (what a file system allows)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # line breaks, NUL …: never in a file name shown or sent
 
 
@@ -26,6 +27,8 @@ def upload_name(filename: str | None) -> str:
         raise BadRequest("上传的文件没有有效的文件名")
     if _CONTROL.search(name):
         raise BadRequest("上传的文件名含有换行等控制字符，请改名后再导入")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise BadRequest(f"上传的文件名太长（最多 {MAX_NAME_BYTES} 字节，约 {MAX_NAME_BYTES // 3} 个汉字），请改名后再导入")
     return name
 
 
@@ -62,7 +65,7 @@ class DocumentCases(Cases):
             except BadRequest as exc:
                 report.items.append(IngestItem(filename or "?", IngestStatus.REJECTED, reason=exc.message))
                 continue
-            item = imports.ingest_bytes(data, PurePosixPath("upload") / name, seen=seen)
+            item = imports.ingest_bytes(data, PurePosixPath("upload") / name, seen=seen, uploaded=True)
             item.path = name
             report.items.append(item)
         job = self._index(f"网页导入 {len(files)} 个文件", actor) if _changed(report) else None

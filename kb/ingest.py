@@ -240,13 +240,16 @@ class Imports:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None) -> IngestItem:
+    def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None,
+                     uploaded: bool = False) -> IngestItem:
         """Import one file's contents. Rejections change nothing.
 
         A file already imported from the same place with the same bytes is skipped without being
         parsed; otherwise it is parsed and skipped only if its document is stored with these bytes.
+        ``uploaded``: ``path`` names an upload, not a file of this machine (it is kept as it is,
+        never looked up on the disk).
         """
-        digest, source = self._digest(data, path)
+        digest, source = (digest_of(data), str(path)) if uploaded else self._digest(data, path)
         same = self._same(digest, source)
         if same is not None:
             return self._unchanged(same, path, seen)
