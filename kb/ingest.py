@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import store
 from .cleanup import summary_zh
-from .errors import ImportRejected
+from .errors import ImportRejected, StorageFull, storage_error
 from .importers import is_supported, parse_bytes
 from .learn import ModeModel
 from .metadata import reapply as reapply_corrections
@@ -182,6 +182,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _stopped_at(exc: BaseException, done: list[IngestItem | None], count: int) -> BaseException:
+    """A full disk (or an unwritable database) part way through a batch: the files before it are
+    imported (each is its own transaction) and the message says so; anything else as it is."""
+    fault = storage_error(exc)
+    saved = sum(1 for item in done if item is not None and item.status in (IngestStatus.ADDED, IngestStatus.UPDATED))
+    if fault is None or not saved:
+        return fault or exc
+    kind = "磁盘空间已满" if isinstance(fault, StorageFull) else "无法写入知识库"
+    return type(fault)(f"{kind}：本批 {count} 个文件中，前 {len(done)} 个已处理（新增或更新 {saved} 篇，已保存），"
+                       f"其余没有导入（{exc}）。腾出空间后重新运行同一条命令即可：已导入的文件会跳过，索引随后更新")
+
+
 class Imports:
     """Writes imported files to the ``documents``, ``sections``, ``tags`` and ``originals`` tables."""
 
@@ -230,8 +242,11 @@ class Imports:
                 if slot is None:
                     path, source = next(parsed)
                     digest, result = next(prepared)  # the digest of the bytes the worker parsed
-                    slots[i] = (rejected(str(path), result.message)  # type: ignore[union-attr]
-                                if digest is None else self._store(result, path, digest, source, seen))
+                    try:
+                        slots[i] = (rejected(str(path), result.message)  # type: ignore[union-attr]
+                                    if digest is None else self._store(result, path, digest, source, seen))
+                    except (OSError, sqlite3.OperationalError) as exc:
+                        raise _stopped_at(exc, slots[:i], len(files)) from exc
                     if progress:
                         progress(1)
         finally:

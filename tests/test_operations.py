@@ -150,6 +150,32 @@ def test_kb_ingest_on_a_full_disk_says_so_in_one_line(cli_data, runner, tmp_path
     assert knowledge_base(cli_data.settings) == before
 
 
+def test_a_disk_that_fills_part_way_through_a_batch_says_what_was_saved(cli_data, runner, tmp_path, monkeypatch):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(4):
+        folder.joinpath(f"op-b{i}.md").write_text(f"---\nid: op-b{i}\ntitle: 批量案例{i}\n---\n社区议事第{i}次。\n",
+                                                 encoding="utf-8")
+    real_next_rev, calls = store.next_rev, []
+
+    def full_at_the_third(conn):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ENOSPC
+        return real_next_rev(conn)
+
+    monkeypatch.setattr(store, "next_rev", full_at_the_third)
+    result = runner.invoke(main, ["--data-dir", str(cli_data.settings.data_dir), "ingest", str(folder)])
+    monkeypatch.undo()
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "磁盘空间已满" in result.output and "前 2 个已处理（新增或更新 2 篇，已保存）" in result.output
+    ids, _ = knowledge_base(cli_data.settings)
+    assert {"op-b0", "op-b1"} <= set(ids) and not {"op-b2", "op-b3"} & set(ids)
+    again = runner.invoke(main, ["--data-dir", str(cli_data.settings.data_dir), "ingest", str(folder)])
+    assert again.exit_code == 0, again.output
+    assert {"op-b0", "op-b1", "op-b2", "op-b3"} <= set(knowledge_base(cli_data.settings)[0])
+
+
 def test_sqlite_full_database_is_a_one_line_message(cli_data, runner, tmp_path, monkeypatch):
     before = knowledge_base(cli_data.settings)
     real_connect = store.connect
