@@ -188,7 +188,7 @@ def _stopped_at(exc: BaseException, done: list[IngestItem | None], count: int) -
     fault = storage_error(exc)
     saved = sum(1 for item in done if item is not None and item.status in (IngestStatus.ADDED, IngestStatus.UPDATED))
     if fault is None or not saved:
-        return fault or exc
+        return exc
     kind = "磁盘空间已满" if isinstance(fault, StorageFull) else "无法写入知识库"
     return type(fault)(f"{kind}：本批 {count} 个文件中，前 {len(done)} 个已处理（新增或更新 {saved} 篇，已保存），"
                        f"其余没有导入（{exc}）。腾出空间后重新运行同一条命令即可：已导入的文件会跳过，索引随后更新")
@@ -246,7 +246,10 @@ class Imports:
                         slots[i] = (rejected(str(path), result.message)  # type: ignore[union-attr]
                                     if digest is None else self._store(result, path, digest, source, seen))
                     except (OSError, sqlite3.OperationalError) as exc:
-                        raise _stopped_at(exc, slots[:i], len(files)) from exc
+                        stopped = _stopped_at(exc, slots[:i], len(files))
+                        if stopped is exc:
+                            raise
+                        raise stopped from exc
                     if progress:
                         progress(1)
         finally:
