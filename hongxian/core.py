@@ -125,6 +125,8 @@ class Hongxian:
             handles, self._handles = self._handles, []
         for handle in handles:
             handle.close()
+        if self._search is not None:
+            self._search.close()
         self._local = threading.local()
 
     # ------------------------------------------------------------ start-up

@@ -42,6 +42,7 @@ from .analysis import Analyzer
 from .facets import FACETS
 from .schema import SCHEMA_VERSION, make_schema, register
 from .source import DocumentSource
+from .storage import MappedStorage
 from .writers import ParallelWriter, SingleWriter
 
 log = logging.getLogger(__name__)
@@ -302,10 +303,13 @@ class IndexStore:
             return {}
 
     def open(self) -> whoosh_index.Index:
+        """The live generation, its files read through shared maps (:mod:`indexer.storage`):
+        a reader copies nothing, so searchers of every thread cost a few MB, not the index's
+        size each."""
         current = self.current_dir()
         if current is None:
             raise IndexMissing("还没有检索索引：请先运行 `kb index`（或 `kb ingest` 导入文档）")
-        return whoosh_index.open_dir(str(current))
+        return MappedStorage(str(current)).open_index()
 
     def is_stale(self, source: DocumentSource) -> bool:
         """Built with another analyzer or schema, behind the knowledge base, or not of this

@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh.scoring import BM25F
@@ -38,6 +41,7 @@ MAX_LIMIT = 100  # cases per page at most (each becomes hits with snippets)
 MAX_PAGE = 10_000  # page numbers from 1 to this; every listing of the site shares the bound
 SORTS = ("relevance", "date")
 SUGGEST_BELOW = 3  # offer 您是不是要找 when fewer documents than this hold every word
+MAX_SEARCHERS = 4  # searches at once per process (more wait for a free searcher)
 
 
 def _bounded(name: str, value: int, maximum: int) -> int:
@@ -49,40 +53,110 @@ def _bounded(name: str, value: int, maximum: int) -> int:
     return value
 
 
-class SearchService:
-    """Searches one index; safe to share between threads (each thread keeps its own searcher)."""
+def _close_idle(idle: list[tuple[object, Searcher]]) -> None:
+    while idle:
+        idle.pop()[1].close()
 
-    def __init__(self, store: IndexStore, analyzer: Analyzer, page_size: int = 10) -> None:
+
+class SearchService:
+    """Searches one index; safe to share between threads.
+
+    A search takes a searcher of its own from a small pool and gives it back (a Whoosh searcher
+    keeps file positions, so two threads never use one at once). The pool holds at most
+    ``max_searchers``, whatever the number of threads: a further search waits for one to be
+    free (searching is pure Python, so under the GIL more at once would not be faster, only
+    hold more memory). A searcher of an older index version is closed when it is given back
+    or found idle, so a replaced generation is let go at the next search."""
+
+    def __init__(self, store: IndexStore, analyzer: Analyzer, page_size: int = 10,
+                 max_searchers: int = MAX_SEARCHERS) -> None:
         self.store = store
         self.analyzer = analyzer
         self.page_size = page_size
+        self.max_searchers = max(1, int(max_searchers))
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.max_searchers)
         self._ix = None
         self._ix_dir: Path | None = None
         self._table: DocTable | None = None
         self._state: dict = {}
         self._sounds: tuple[tuple, Sounds] | None = None
-        self._local = threading.local()
+        self._idle: list[tuple[object, Searcher]] = []  # (its index, the searcher), free to take
+        self._busy = 0
+        # A searcher holds its segment files open: close the idle ones when the service goes,
+        # even if nobody called close() (a core a test or a script never closed).
+        weakref.finalize(self, _close_idle, self._idle)
 
     # ------------------------------------------------------------- plumbing
-    def _searcher(self) -> Searcher:
-        """This thread's searcher, kept open between searches (opening one costs tens of
-        milliseconds) and renewed when the index changes."""
+    @contextmanager
+    def _searcher(self) -> Iterator[Searcher]:
+        """A searcher of the live index for this thread alone while the block runs, kept open
+        between searches (opening one costs a few milliseconds) and renewed when the index
+        changes."""
+        with self._slots:
+            ix = self._current()
+            searcher = self._take(ix)
+            try:
+                yield searcher
+            finally:
+                self._give_back(ix, searcher)
+
+    def _current(self):  # noqa: ANN202 - a whoosh Index
+        """The live generation's index; when it was replaced, the idle searchers of the old one close."""
         current = self.store.current_dir()
+        stale: list[Searcher] = []
         with self._lock:
             if self._ix is None or current != self._ix_dir:
                 self._ix = self.store.open()
                 self._ix_dir = current
                 self._state = self.store.state()
+                stale = [s for _ix, s in self._idle]
+                self._idle.clear()
             ix = self._ix
-        cached = getattr(self._local, "searcher", None)
-        if cached is not None and cached[0] is ix and cached[1].up_to_date():
-            return cached[1]
-        if cached is not None:
-            cached[1].close()
-        searcher = ix.searcher(weighting=BM25F())
-        self._local.searcher = (ix, searcher)
-        return searcher
+        for s in stale:
+            s.close()
+        return ix
+
+    def _take(self, ix) -> Searcher:  # noqa: ANN001 - a whoosh Index
+        """An idle searcher of the latest version of ``ix`` (the others idle are closed), or a new one."""
+        latest = ix.latest_generation()  # one look at the folder for every idle searcher
+        with self._lock:
+            fresh = [e for e in self._idle if e[0] is ix and e[1].reader().generation() == latest]
+            stale = [s for owner, s in self._idle if not (owner is ix and s.reader().generation() == latest)]
+            found = fresh.pop()[1] if fresh else None
+            self._idle[:] = fresh
+            self._busy += 1
+        for s in stale:
+            s.close()
+        if found is not None:
+            return found
+        try:
+            return ix.searcher(weighting=BM25F())
+        except BaseException:
+            with self._lock:
+                self._busy -= 1
+            raise
+
+    def _give_back(self, ix, searcher: Searcher) -> None:  # noqa: ANN001 - a whoosh Index
+        with self._lock:
+            self._busy -= 1
+            if ix is self._ix:
+                self._idle.append((ix, searcher))
+                return
+        searcher.close()  # of a replaced generation
+
+    def open_searchers(self) -> int:
+        """How many searchers this service holds open (busy and idle): at most ``max_searchers``."""
+        with self._lock:
+            return self._busy + len(self._idle)
+
+    def close(self) -> None:
+        """Close the idle searchers (those in use close when given back)."""
+        with self._lock:
+            self._ix = self._ix_dir = None
+            idle = list(self._idle)
+            self._idle.clear()
+        _close_idle(idle)
 
     def _doc_table(self, s: Searcher) -> DocTable:
         """Documents' metadata and facet values, rebuilt when the index changes."""
@@ -122,7 +196,11 @@ class SearchService:
         limit = limit or max(1, min(int(self.page_size), MAX_LIMIT))
         if sort not in SORTS:
             raise QueryError(f"无效的排序方式 {sort!r}：可用 relevance、date")
-        s = self._searcher()
+        with self._searcher() as s:
+            return self._search(s, q, plan, page, limit, sort, started)
+
+    def _search(self, s: Searcher, q: str, plan: QueryPlan, page: int, limit: int, sort: str,
+                started: float) -> SearchResult:
         table = self._doc_table(s)
         plan.check_known(self._known())
         postings = Postings(s.reader(), table)
@@ -161,8 +239,8 @@ class SearchService:
     # -------------------------------------------------------------- similar
     def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[SimilarHit]:
         """Practices from other documents that share the most distinctive words with this one."""
-        s = self._searcher()
-        return similar(s, self._doc_table(s), self.analyzer, doc_id, ord, limit)
+        with self._searcher() as s:
+            return similar(s, self._doc_table(s), self.analyzer, doc_id, ord, limit)
 
 
 __all__ = ["SearchResult", "SearchService"]
