@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +32,7 @@ from .segment import Segmenter, get_segmenter
 from .synonyms import Synonyms
 
 ANALYZER_VERSION = "4"
+TOKEN_CACHE_CHARS = 400_000  # characters of text whose tokens are remembered (about 50 MB of tokens)
 _WORD = re.compile(r"\w")
 _SENTENCE_END = frozenset("。！？；!?;…")
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -57,6 +60,43 @@ def _keep(word: str) -> bool:
     return _WORD.search(word) is not None
 
 
+class TokenCache:
+    """The tokens of recently analysed texts (queries, the sections a search highlights), the
+    least recently used dropped first, bounded by the characters of the texts it holds: a
+    token costs about 200 bytes, so a cache bounded by its number of texts (it was 4,096) held
+    from 15 MB to several hundred MB depending on how long the sections are. Texts longer than
+    an eighth of the budget are not kept. Safe to share between threads."""
+
+    def __init__(self, compute: Callable[[str, bool], list[Token]], budget: int = TOKEN_CACHE_CHARS) -> None:
+        self._compute = compute
+        self.budget = budget
+        self.held = 0  # characters
+        self._entries: OrderedDict[tuple[str, bool], list[Token]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str, subwords: bool) -> list[Token]:
+        key = (text, subwords)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        tokens = self._compute(text, subwords)
+        cost = len(text) + 1
+        if cost <= self.budget // 8:
+            with self._lock:
+                if key not in self._entries:
+                    self._entries[key] = tokens
+                    self.held += cost
+                    while self.held > self.budget:
+                        (old, _sub), _tokens = self._entries.popitem(last=False)
+                        self.held -= len(old) + 1
+        return tokens
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class Analyzer:
     """Tokens of a text: for the index, for queries and for highlighting."""
 
@@ -65,7 +105,7 @@ class Analyzer:
         self.synonyms = synonyms
         self.fingerprint = hashlib.sha256(
             f"{ANALYZER_VERSION}:{segmenter.fingerprint}".encode()).hexdigest()[:16]
-        self._cached = lru_cache(maxsize=4096)(self._tokens)
+        self._cached = TokenCache(self._tokens)
         self._piece_cache = lru_cache(maxsize=200_000)(self._find_pieces)
 
     def tokens(self, text: str, subwords: bool = True) -> list[Token]:

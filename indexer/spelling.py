@@ -27,12 +27,18 @@ FIELDS = ("title", "body")
 CHAR_FIELD = "chars"
 
 
+_READINGS: dict[str, tuple[str, ...]] = {}  # per process: at most every CJK character once
+
+
 def _readings(chars: set[str]) -> dict[str, tuple[str, ...]]:
     """The usual toneless pinyin reading of each character (rare readings make absurd
-    homophones: 王 is also listed as yu)."""
-    from pypinyin import Style, pinyin
+    homophones: 王 is also listed as yu); remembered, since every index version asks again."""
+    missing = [ch for ch in chars if ch not in _READINGS]
+    if missing:
+        from pypinyin import Style, pinyin
 
-    return {ch: tuple(pinyin(ch, style=Style.NORMAL, heteronym=False)[0]) for ch in chars}
+        _READINGS.update({ch: tuple(pinyin(ch, style=Style.NORMAL, heteronym=False)[0]) for ch in missing})
+    return {ch: _READINGS[ch] for ch in chars}
 
 
 class Sounds:
@@ -41,7 +47,7 @@ class Sounds:
 
     def __init__(self, reader) -> None:  # noqa: ANN001 - a whoosh IndexReader
         chars = []
-        for btext, _info in reader.iter_field(CHAR_FIELD):
+        for btext in reader.lexicon(CHAR_FIELD):  # the terms only (iter_field decodes each one's info)
             ch = btext.decode("utf-8") if isinstance(btext, bytes) else btext
             if _CJK.match(ch):
                 chars.append(ch)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.analysis import Token
+from indexer.analysis import Token, TokenCache
 from indexer.segment import read_dictionary
 from indexer.synonyms import Synonyms
 from kb.errors import StartupError
@@ -351,3 +351,25 @@ def test_parts_cover_a_compound_with_dictionary_words(analyzer, word, parts):
 def test_chars_count_the_chinese_characters(analyzer):
     assert analyzer.chars("黨建，党员 ok。") == {"党": 2, "建": 1, "员": 1}
     assert analyzer.word_chars("会所文化会") == ["会", "所", "文", "化"]
+
+
+def test_the_token_cache_is_bounded_by_the_characters_it_holds(analyzer):
+    """Tokens cost about 200 bytes each: the cache of analysed texts (queries, highlighted
+    sections) is bounded by how much text it holds, not by how many texts."""
+    calls = []
+
+    def compute(text, subwords):
+        calls.append(text)
+        return analyzer.tokens(text, subwords)
+
+    cache = TokenCache(compute, budget=800)
+    texts = [f"第{i}个社区的党员志愿服务队每周开展活动。" * 3 for i in range(60)]
+    for text in texts:
+        assert cache(text, True) == analyzer.tokens(text, True)
+    assert cache.held <= 800 and 0 < len(cache) < len(texts)
+    assert cache(texts[-1], True) is cache(texts[-1], True) and calls.count(texts[-1]) == 1  # kept
+    assert cache(texts[0], True) == analyzer.tokens(texts[0], True) and calls.count(texts[0]) == 2  # dropped
+    long_text = "党建引领基层治理" * 30  # over an eighth of the budget: analysed, never kept
+    cache(long_text, True)
+    cache(long_text, True)
+    assert calls.count(long_text) == 2 and cache.held <= 800
