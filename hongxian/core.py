@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from indexer.analysis import Analyzer, get_analyzer
 from indexer.index import IndexStore
-from indexer.search import SearchService
+from indexer.search import MAX_SEARCHERS, SearchService
 from indexer.source import KnowledgeBaseSource
 from kb.database import KnowledgeBase
 from kb.errors import BadRequest, ConfigError, StorageFull, storage_error
@@ -208,3 +209,26 @@ class Hongxian:
                       "updated_at": state.get("updated_at")},
             "jobs": [j.to_dict() for j in self.jobs.active()],
         }
+
+    def process(self) -> dict[str, object]:
+        """This process at a glance, for the server's ``/jobs`` page and ``/api/jobs``: its id,
+        resident memory in MB (from ``/proc``; ``None`` where there is none): all of it, its
+        peak, the private part and the part that is mapped files (the index, shared with the
+        page cache and given back under memory pressure), the ``threads`` setting and the
+        searchers it holds open (at most ``max_searchers``)."""
+        memory = _memory_mb()
+        service = self._search
+        return {"pid": os.getpid(), "rss_mb": memory.get("VmRSS"), "peak_rss_mb": memory.get("VmHWM"),
+                "rss_anon_mb": memory.get("RssAnon"), "rss_file_mb": memory.get("RssFile"),
+                "threads": self.settings.threads,
+                "searchers": service.open_searchers() if service is not None else 0,
+                "max_searchers": service.max_searchers if service is not None else MAX_SEARCHERS}
+
+
+def _memory_mb() -> dict[str, float]:
+    """``VmRSS``, ``VmHWM``, ``RssAnon`` and ``RssFile`` of this process, in MB (Linux); empty elsewhere."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return {}
+    return {key: round(int(kb) / 1024, 1) for key, kb in re.findall(r"^(VmRSS|VmHWM|RssAnon|RssFile):\s+(\d+) kB", status, re.M)}

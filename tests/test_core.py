@@ -315,6 +315,24 @@ def test_saving_a_mode_on_the_site_returns_at_once_while_searches_answer(core, g
     assert admin_client.get("/api/jobs").get_json()["jobs"][0]["state"] == "done"
 
 
+def test_the_server_reports_its_memory_on_the_jobs_page_and_api(core, admin_client):
+    import os
+
+    assert admin_client.get("/api/search?q=驿站").status_code == 200
+    answer = admin_client.get("/api/jobs").get_json()
+    assert {"status", "jobs", "server"} <= set(answer)  # the keys before it stay
+    server = answer["server"]
+    assert set(server) == {"pid", "rss_mb", "peak_rss_mb", "rss_anon_mb", "rss_file_mb", "threads", "searchers",
+                           "max_searchers"}
+    assert server["pid"] == os.getpid() and server["threads"] == core.settings.threads
+    assert 1 <= server["searchers"] <= server["max_searchers"]
+    if os.path.exists("/proc/self/status"):
+        assert 0 < server["rss_mb"] <= server["peak_rss_mb"]
+        assert server["rss_anon_mb"] + server["rss_file_mb"] <= server["rss_mb"] + 1
+    page = admin_client.get("/jobs").get_data(as_text=True)
+    assert f"本服务进程（PID {os.getpid()}）" in page and "占用内存" in page
+
+
 def test_a_configuration_fault_in_a_request_is_a_500_without_server_paths(core, admin_client, monkeypatch):
     from hongxian.searching import SearchCases
 

@@ -16,14 +16,17 @@ SHOWN = 30
 @bp.get("/jobs")
 @require(Role.EDITOR)
 def index():  # noqa: ANN201
-    return render_template("jobs.html", status=core().status(), jobs=core().jobs.recent(SHOWN))
+    return render_template("jobs.html", status=core().status(), jobs=core().jobs.recent(SHOWN),
+                           server=core().process())
 
 
 @bp.get("/api/jobs")
 @require(Role.EDITOR)
 def api():  # noqa: ANN201
-    """``{"status": …, "jobs": [...]}``: the same objects as ``kb status --json`` and ``kb jobs --json``."""
-    return jsonify({"status": core().status(), "jobs": [j.to_dict() for j in core().jobs.recent(SHOWN)]})
+    """``{"status": …, "jobs": [...], "server": …}``: the same objects as ``kb status --json`` and
+    ``kb jobs --json``, and this server process (its memory: :meth:`hongxian.Hongxian.process`)."""
+    return jsonify({"status": core().status(), "jobs": [j.to_dict() for j in core().jobs.recent(SHOWN)],
+                    "server": core().process()})
 
 
 def active_jobs() -> list:
