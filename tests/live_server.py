@@ -159,6 +159,12 @@ class LiveServer:
 
     def rss_mb(self) -> float:
         """The server process's resident memory, in MB (from /proc)."""
+        return self.memory_mb()["VmRSS"]
+
+    def memory_mb(self) -> dict[str, float]:
+        """The server process's resident memory in MB (from /proc): ``VmRSS`` (all of it),
+        ``RssAnon`` (private), ``RssFile`` (mapped files: the index) and ``VmHWM`` (the peak)."""
         assert self.proc is not None
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+        return {key: round(int(kb) / 1024, 1)
+                for key, kb in re.findall(r"^(VmRSS|RssAnon|RssFile|VmHWM):\s+(\d+) kB", status, re.M)}
