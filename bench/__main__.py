@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     result["real_text"] = real_text(work, preset["real_chars"])
     save()
     if not args.no_load:
-        log("site under load: gunicorn + 8 and 32 concurrent clients")
+        log("site under load: gunicorn, then kb serve (8 threads), each with 8 and 32 concurrent clients")
         result["load"] = load_test(work / f"hx-{n}", [q["q"] for q in queries], (8, 32), preset["requests"])
     result["headline"] = headline(result)
     result["seconds"] = round(time.perf_counter() - started, 1)

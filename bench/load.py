@@ -1,5 +1,6 @@
-"""The site under load: the production server (gunicorn, one worker per core) and a small
-asynchronous HTTP client keeping N requests in flight."""
+"""The site under load: gunicorn (one worker per core) and ``kb serve`` (waitress, one process
+with the ``threads`` setting's worker threads), and a small asynchronous HTTP client keeping N
+requests in flight."""
 
 from __future__ import annotations
 
@@ -55,6 +56,42 @@ class Server:
                 if line.startswith("VmHWM:"):
                     peaks.append(int(line.split()[1]) / 1024)
         return round(max(peaks), 1) if peaks else 0.0
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class KbServe:
+    """``kb serve`` (one process, ``threads`` worker threads) on a data directory."""
+
+    def __init__(self, data: Path, threads: int = 8) -> None:
+        self.port = free_port()
+        self.threads = threads
+        kb = Path(sys.executable).with_name("kb")
+        env = dict(os.environ, KB_DATA_DIR=str(data), KB_CORPUS_DIR="", KB_LOGIN_REQUIRED="false",
+                   KB_THREADS=str(threads))
+        self.proc = subprocess.Popen([str(kb), "serve", "--port", str(self.port), "--no-bootstrap"],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("kb serve did not start") from None
+                time.sleep(0.2)
+
+    def memory_mb(self) -> dict[str, float]:
+        """Resident memory now (``rss_mb``) and at its peak (``peak_rss_mb``)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        found = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines()
+                 if line.startswith(("VmRSS:", "VmHWM:"))}
+        return {"rss_mb": round(found.get("VmRSS", 0.0), 1), "peak_rss_mb": round(found.get("VmHWM", 0.0), 1)}
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -125,7 +162,25 @@ def load_test(data: Path, queries: list[str], clients: tuple[int, ...], requests
     try:
         asyncio.run(_run(server.port, paths, workers * 2, max(len(paths) * workers, 50)))  # warm-up
         results = [asyncio.run(_run(server.port, paths, c, requests)) for c in clients]
-        return {"workers": workers, "server": "gunicorn (sync workers)", "runs": results,
-                "worker_peak_mb": server.worker_peak_mb()}
+        out = {"workers": workers, "server": "gunicorn (sync workers)", "runs": results,
+               "worker_peak_mb": server.worker_peak_mb()}
+    finally:
+        server.stop()
+    out["kb_serve"] = kb_serve_load(data, paths, clients, requests)
+    return out
+
+
+def kb_serve_load(data: Path, paths: list[str], clients: tuple[int, ...], requests: int,
+                  threads: int = 8) -> dict:
+    """The same searches against ``kb serve`` with its default 8 threads, and its memory after
+    the warm-up and after the runs (one process holds every thread's searchers)."""
+    server = KbServe(data, threads)
+    try:
+        asyncio.run(_run(server.port, paths, threads, max(len(paths) * 2, 50)))  # warm-up
+        warm = server.memory_mb()
+        results = [asyncio.run(_run(server.port, paths, c, requests)) for c in clients]
+        after = server.memory_mb()
+        return {"server": f"kb serve (waitress, {threads} threads)", "threads": threads, "runs": results,
+                "rss_warm_mb": warm["rss_mb"], "rss_mb": after["rss_mb"], "peak_rss_mb": after["peak_rss_mb"]}
     finally:
         server.stop()

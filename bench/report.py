@@ -90,6 +90,16 @@ def markdown(result: dict) -> str:
             lines.append(_row([r["concurrency"], r["requests"], r["throughput_rps"], r["p50_ms"], r["p95_ms"],
                                r["p99_ms"], r["errors"]]))
         lines.append("")
+        kb_serve = load.get("kb_serve")
+        if kb_serve:
+            lines += [f"### {kb_serve['server']}: resident memory {kb_serve['rss_warm_mb']} MB after the warm-up, "
+                      f"{kb_serve['rss_mb']} MB after the runs (peak {kb_serve['peak_rss_mb']} MB)", "",
+                      _row(["clients", "requests", "searches/s", "p50 ms", "p95 ms", "p99 ms", "errors"]),
+                      _row(["---"] * 7)]
+            for r in kb_serve["runs"]:
+                lines.append(_row([r["concurrency"], r["requests"], r["throughput_rps"], r["p50_ms"], r["p95_ms"],
+                                   r["p99_ms"], r["errors"]]))
+            lines.append("")
     lines += ["## Headline", "", _row(["measure", "value", "target", "met"]), _row(["---"] * 4)]
     for key, value in result["headline"].items():
         target, check = TARGETS.get(key, ("", None))
