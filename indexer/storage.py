@@ -56,12 +56,6 @@ def _shared_map(path: str) -> _Map:
         return found
 
 
-def mapped_files() -> int:
-    """How many index files this process has mapped (for the tests)."""
-    with _lock:
-        return len(_maps)
-
-
 class _Region:
     """A read-only file over ``length`` bytes of a shared map from ``start``: its own position,
     reads that slice the map. Enough of the file protocol for Whoosh and pickle."""
