@@ -23,17 +23,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """gunicorn serving ``web:create_app()`` on a data directory."""
+class _Process:
+    """A server process on a free port of 127.0.0.1: started, waited for, stopped."""
 
-    def __init__(self, data: Path, workers: int) -> None:
-        self.port = free_port()
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        env = dict(os.environ, KB_DATA_DIR=str(data), KB_CORPUS_DIR="", KB_LOGIN_REQUIRED="false")
-        self.proc = subprocess.Popen(
-            [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--backlog", "2048", "web:create_app()"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    name = "server"
+
+    def _start(self, argv: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -41,8 +37,28 @@ class Server:
                 return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
+                    raise RuntimeError(f"{self.name} did not start") from None
                 time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Server(_Process):
+    """gunicorn serving ``web:create_app()`` on a data directory."""
+
+    name = "gunicorn"
+
+    def __init__(self, data: Path, workers: int) -> None:
+        self.port = free_port()
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        env = dict(os.environ, KB_DATA_DIR=str(data), KB_CORPUS_DIR="", KB_LOGIN_REQUIRED="false")
+        self._start([str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+                     "--log-level", "warning", "--backlog", "2048", "web:create_app()"], env)
 
     def worker_peak_mb(self) -> float:
         """The largest peak RSS among the worker processes."""
@@ -57,16 +73,11 @@ class Server:
                     peaks.append(int(line.split()[1]) / 1024)
         return round(max(peaks), 1) if peaks else 0.0
 
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
-
-class KbServe:
+class KbServe(_Process):
     """``kb serve`` (one process, ``threads`` worker threads) on a data directory."""
+
+    name = "kb serve"
 
     def __init__(self, data: Path, threads: int = 8) -> None:
         self.port = free_port()
@@ -74,17 +85,7 @@ class KbServe:
         kb = Path(sys.executable).with_name("kb")
         env = dict(os.environ, KB_DATA_DIR=str(data), KB_CORPUS_DIR="", KB_LOGIN_REQUIRED="false",
                    KB_THREADS=str(threads))
-        self.proc = subprocess.Popen([str(kb), "serve", "--port", str(self.port), "--no-bootstrap"],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=5).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("kb serve did not start") from None
-                time.sleep(0.2)
+        self._start([str(kb), "serve", "--port", str(self.port), "--no-bootstrap"], env)
 
     def memory_mb(self) -> dict[str, float]:
         """Resident memory now (``rss_mb``) and at its peak (``peak_rss_mb``)."""
@@ -92,13 +93,6 @@ class KbServe:
         found = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines()
                  if line.startswith(("VmRSS:", "VmHWM:"))}
         return {"rss_mb": round(found.get("VmRSS", 0.0), 1), "peak_rss_mb": round(found.get("VmHWM", 0.0), 1)}
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def _children(pid: int) -> list[int]:

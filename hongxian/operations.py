@@ -387,7 +387,7 @@ def restore(backup: str | Path, settings: Settings, progress_factory: Any = None
             job = core.jobs.run(JobKind.REBUILD, "恢复备份", progress=step, total=total)
         finally:
             close()
-        checked = OperationCases(core).check()
+        checked = core.operations.check()
     finally:
         core.close()
     return {"restored": str(target), "backup": str(backup), "created_at": manifest.get("created_at"),

@@ -134,41 +134,36 @@ def test_a_failing_job_is_recorded_and_the_worker_goes_on(core, monkeypatch):
     assert core.jobs.wait(60) and core.jobs.get(job.id).state == JobState.DONE
 
 
-def test_a_background_job_waits_while_another_process_updates_the_index(core, monkeypatch):
+@pytest.fixture
+def busy_twice(monkeypatch):
+    """Another process holds the index for the first two attempts; the list counts attempts."""
     import hongxian.jobs
 
     monkeypatch.setattr(hongxian.jobs, "BUSY_RETRY", 0.05)
     calls = []
     real = Hongxian.index_update
 
-    def busy_twice(self, *args, **kwargs):
+    def busy(self, *args, **kwargs):
         calls.append(1)
         if len(calls) <= 2:
             raise IndexBusy("索引正在被另一个进程更新，请稍后再试")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Hongxian, "index_update", busy_twice)
+    monkeypatch.setattr(Hongxian, "index_update", busy)
+    return calls
+
+
+def test_a_background_job_waits_while_another_process_updates_the_index(core, busy_twice):
+    calls = busy_twice
     job = core.jobs.request(JobKind.INDEX, "test", "t")
     assert core.jobs.wait(60)
     assert core.jobs.get(job.id).state == JobState.DONE and len(calls) == 3
 
 
-def test_a_command_line_job_waits_too_while_another_process_updates_the_index(core, monkeypatch):
+def test_a_command_line_job_waits_too_while_another_process_updates_the_index(core, busy_twice):
     """``kb index`` / ``kb ingest`` while the server's job (or another command) holds the index:
     the command waits for it and succeeds, rather than exiting 1 after the lock's own timeout."""
-    import hongxian.jobs
-
-    monkeypatch.setattr(hongxian.jobs, "BUSY_RETRY", 0.05)
-    calls = []
-    real = Hongxian.index_update
-
-    def busy_twice(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) <= 2:
-            raise IndexBusy("索引正在被另一个进程更新，请稍后再试")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Hongxian, "index_update", busy_twice)
+    calls = busy_twice
     command = Hongxian(core.settings, background=False)  # as the kb command runs jobs
     try:
         job = command.jobs.run(JobKind.INDEX, "kb index", "kb index")
