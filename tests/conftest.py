@@ -15,6 +15,8 @@ from indexer.analysis import Analyzer, get_analyzer
 from kb import KnowledgeBase
 from kb.settings import CHECKOUT, Settings
 
+pytest_plugins = ["browser_support"]  # the browser fixtures (tests/browser_support.py)
+
 CORPUS = CHECKOUT / "corpus" / "docs"
 DATA = Path(__file__).parent / "data"
 
