@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from kb import metadata
-from kb.errors import BadRequest
+from kb.errors import BadRequest, Conflict
 from kb.ingest import IngestItem, IngestReport
 from kb.jobs import Job, JobKind
 from kb.model import Document, IngestStatus, Original
@@ -71,10 +71,26 @@ class DocumentCases(Cases):
         job = self._index(f"网页导入 {len(files)} 个文件", actor) if _changed(report) else None
         return report, job
 
-    def remove(self, doc_id: str, actor: str = "") -> Job:
-        """Delete a document, its practices and tags; the index drops it in a job."""
-        self.core.kb.documents.remove(doc_id)
+    def remove(self, doc_id: str, actor: str = "", keep_pearls: bool = False) -> Job:
+        """Delete a document, its practices and tags, recording who removed which document when
+        (:meth:`removals`); the index drops it in a job. A document that pearl strings hold is
+        refused (:class:`Conflict`, naming the strings) unless ``keep_pearls``: then the strings
+        keep its pearls, title and commentary, marked “原文已不在知识库中”."""
+        kb = self.core.kb
+        kb.documents.get(doc_id)  # NotFound first
+        strings = kb.pearls.containing(doc_id)
+        if strings and not keep_pearls:
+            names = "、".join(f"《{s['title']}》" for s in strings)
+            raise Conflict(f"文档 {doc_id} 收入了 {len(strings)} 串珍珠：{names}。没有删除。请先从这些串中移除它，"
+                           "或确认仍然删除（串中保留它的标题和点评，注明“原文已不在知识库中”）",
+                           strings=[{"id": s["id"], "title": s["title"]} for s in strings])
+        detail = {"pearl_strings": [{"id": s["id"], "title": s["title"]} for s in strings]} if strings else {}
+        kb.documents.remove(doc_id, actor=actor, detail=detail)
         return self._index(f"删除 {doc_id}", actor)
+
+    def removals(self, limit: int = 100) -> list[dict[str, object]]:
+        """The documents removed (in the site or by ``kb remove``), newest first."""
+        return self.core.kb.documents.removals(limit)
 
     def edit(self, doc_id: str, changes: dict[str, object], actor: str,
              version: int | None = None) -> tuple[dict[str, list[object]], Job | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from . import store
 from .errors import NotFound
@@ -98,14 +99,29 @@ class Documents:
         deleted = [r[0] for r in self.conn.execute("SELECT doc_id FROM tombstones WHERE rev > ?", (rev,))]
         return changed, deleted
 
-    def remove(self, doc_id: str) -> None:
-        """Delete a document, its practices and tags; the index drops it at its next update."""
+    def remove(self, doc_id: str, actor: str = "", detail: dict[str, object] | None = None) -> None:
+        """Delete a document, its practices and tags, and record the removal (which document,
+        its title, ``actor``, when, and ``detail``: e.g. the pearl strings that keep it as
+        missing) in ``document_removals``; the index drops it at its next update."""
         with store.transaction(self.conn):
-            cur = self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            if not cur.rowcount:
+            row = self.conn.execute("SELECT title, unit, source_path FROM documents WHERE id = ?",
+                                    (doc_id,)).fetchone()
+            if row is None:
                 raise NotFound(f"没有编号为 {doc_id} 的文档")
+            self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             rev = store.next_rev(self.conn)
             self.conn.execute("INSERT OR REPLACE INTO tombstones (doc_id, rev) VALUES (?, ?)", (doc_id, rev))
+            about = {"unit": row["unit"], "source_path": row["source_path"], **(detail or {})}
+            self.conn.execute(
+                "INSERT INTO document_removals (doc_id, title, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
+                (doc_id, row["title"], actor, datetime.now(UTC).isoformat(timespec="seconds"),
+                 json.dumps(about, ensure_ascii=False)))
+
+    def removals(self, limit: int = 100) -> list[dict[str, object]]:
+        """The documents removed, newest first: ``doc_id``, ``title``, ``actor``, ``at``, ``detail``."""
+        rows = self.conn.execute("SELECT * FROM document_removals ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"doc_id": r["doc_id"], "title": r["title"], "actor": r["actor"], "at": r["at"],
+                 "detail": json.loads(r["detail"])} for r in rows]
 
     def _document(self, row: sqlite3.Row) -> Document:
         tags = read_tags(self.conn, row["id"])

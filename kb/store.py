@@ -183,6 +183,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX document_edits_doc ON document_edits(doc_id, id);
     """,
+    # 8: documents removed (in the site or by ``kb remove``): which one, its title, who, when
+    """
+    CREATE TABLE document_removals (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

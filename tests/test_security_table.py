@@ -37,7 +37,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 import pytest
@@ -112,6 +112,8 @@ POLICY: dict[str, Access] = {
     "editing.save": Access(post=EDITOR),
     "editing.api_metadata": Access(get=EDITOR),
     "editing.api_save": Access(post=EDITOR),
+    "editing.remove": Access(get=ADMIN, post=ADMIN),
+    "editing.removed": Access(get=ADMIN),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
@@ -440,6 +442,14 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         text = f"---\ntitle: 上传的材料{name}\n---\n\n一段为测试编写的正文。\n".encode()
         return Req("/import", form={"files": (io.BytesIO(text), f"{name}.md")})
 
+    def remove(variant: str | None) -> Req:
+        """A fresh document each time (imported without the index), removed by the request."""
+        doc_id = f"t-remove-{n()}"
+        text = f"---\nid: {doc_id}\ntitle: 待删除的材料{doc_id}\n---\n\n一段为测试编写的正文。\n".encode()
+        item = site.core.kb.imports.ingest_bytes(text, PurePosixPath("upload") / f"{doc_id}.md", uploaded=True)
+        assert item.doc_id == doc_id, item
+        return Req(f"/doc/{doc_id}/remove", form={})
+
     fixed = {
         "pages.index": Req("/"),
         "pages.search": Req("/search?q=会所文化"),
@@ -460,6 +470,7 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "jobs.api": Req("/api/jobs"),
         "editing.edit": Req(f"/doc/{HUB.id}/edit"),
         "editing.api_metadata": Req(f"/api/documents/{HUB.id}/metadata"),
+        "editing.removed": Req("/admin/removed"),
     }
     made: dict[str, Callable[[str | None], Req]] = {k: (lambda v, r=r: r) for k, r in fixed.items()}
     made.update({
@@ -487,6 +498,7 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "admin.users_change": lambda v: Req("/admin/users", form={"action": "add", "username": f"newcomer{n()}",
                                                                    "password": PASSWORD, "role": "reader"}),
         "api.pearl_string": string_route("/api/pearls/{id}"),
+        "editing.remove": remove,
     })
     return made
 

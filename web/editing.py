@@ -86,3 +86,35 @@ def api_save(doc_id: str):  # noqa: ANN201
     except Conflict as exc:
         return jsonify({**exc.to_dict(), "metadata": core().documents.metadata(doc_id)}), 409
     return jsonify({"doc_id": doc_id, "changed": changed, "metadata": core().documents.metadata(doc_id)})
+
+
+# ------------------------------------------------------------------ removing (administrators)
+def _removal_page(doc_id: str, error: str | None = None, status: int = 200):  # noqa: ANN202
+    app = core()
+    doc = app.documents.show(doc_id)
+    return render_template("documents/remove.html", doc=doc, strings=app.pearls.containing(doc_id, viewer()),
+                           error=error), status
+
+
+@bp.route("/doc/<doc_id>/remove", methods=["GET", "POST"])
+@require(Role.ADMIN)
+def remove(doc_id: str):  # noqa: ANN201
+    """GET: the confirmation page (what is removed, the pearl strings that hold it); POST (with
+    the CSRF token; ``keep_pearls`` to remove one that pearl strings hold): remove it, record
+    the removal and update the index in a job, then go to the list of removed documents."""
+    if request.method != "POST":  # GET and HEAD never remove
+        return _removal_page(doc_id)
+    title = core().documents.show(doc_id).title
+    try:
+        core().documents.remove(doc_id, actor=viewer().username, keep_pearls=request.form.get("keep_pearls") == "1")
+    except Conflict as exc:
+        return _removal_page(doc_id, error=exc.message, status=409)
+    flash(f"已删除《{title}》（{doc_id}），删除已记录。检索索引稍后更新。", "ok")
+    return redirect(url_for("editing.removed"))
+
+
+@bp.get("/admin/removed")
+@require(Role.ADMIN)
+def removed():  # noqa: ANN201
+    """The documents removed, newest first (who, when, which document, its title)."""
+    return render_template("documents/removed.html", removals=core().documents.removals())

@@ -7,7 +7,7 @@ import sys
 import click
 
 from indexer.search import MAX_LIMIT, MAX_PAGE
-from kb.errors import KbError
+from kb.errors import Conflict, KbError
 from kb.jobs import JobKind
 from kb.model import IngestStatus
 
@@ -138,8 +138,16 @@ def _write_original(ctx: click.Context, doc_id: str, output: str | None) -> None
 
 @main.command()
 @click.argument("doc_id")
+@click.option("--keep-pearls", is_flag=True,
+              help="文档收入了串珍珠时仍然删除（串中保留标题和点评，注明原文已不在知识库中）")
 @click.pass_context
-def remove(ctx: click.Context, doc_id: str) -> None:
-    """从知识库删除一篇文档（并更新索引）。"""
-    core_of(ctx).documents.remove(doc_id, actor="kb remove")
+def remove(ctx: click.Context, doc_id: str, keep_pearls: bool) -> None:
+    """从知识库删除一篇文档（并更新索引），删除记录在案（操作者记为“kb remove”）。
+
+    收入了串珍珠的文档默认不删除（提示是哪几串），加 --keep-pearls 仍然删除。
+    """
+    try:
+        core_of(ctx).documents.remove(doc_id, actor="kb remove", keep_pearls=keep_pearls)
+    except Conflict as exc:
+        raise KbError(f"{exc.message}：kb remove {doc_id} --keep-pearls") from None
     click.echo(f"已删除 {doc_id}")
