@@ -6,11 +6,12 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from kb import metadata
-from kb.errors import BadRequest, Conflict
+from kb import metadata, summary
+from kb.errors import BadRequest, Conflict, IndexMissing
 from kb.ingest import IngestItem, IngestReport
 from kb.jobs import Job, JobKind
 from kb.model import Document, IngestStatus, Original
+from kb.summary import Profile
 
 from .cases import Cases
 
@@ -114,6 +115,17 @@ class DocumentCases(Cases):
     # ---------------------------------------------------------------- reading
     def show(self, doc_id: str) -> Document:
         return self.core.kb.documents.get(doc_id)
+
+    def profile(self, doc: Document) -> Profile:
+        """The case's 摘要 and 关键词 (:mod:`kb.summary`): the author's, else extracted from the
+        text (keywords weighed against the index's document frequencies; by the text alone
+        while there is no index yet)."""
+        core = self.core
+        df = core.searcher.frequencies if core.index.exists() else None
+        try:
+            return summary.profile(doc, core.analyzer.terms, df)
+        except IndexMissing:  # the index went between the check and the look-up
+            return summary.profile(doc, core.analyzer.terms, None)
 
     def original(self, doc_id: str) -> tuple[Original, bytes]:
         """The file the document was imported from, byte for byte."""

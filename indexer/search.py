@@ -17,7 +17,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -235,6 +235,14 @@ class SearchService:
         if not chunks:
             return None
         return suggest(self._vocabulary(s, table), plan.query, chunks)
+
+    # ----------------------------------------------------------- frequencies
+    def frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """(entries of the index, {term: entries whose text holds it}): the document
+        frequencies keywords are weighed by (a case page's extracted keywords)."""
+        with self._searcher() as s:
+            reader = s.reader()
+            return s.doc_count_all(), {t: reader.doc_frequency("body", t) for t in terms}
 
     # -------------------------------------------------------------- similar
     def similar(self, doc_id: str, ord: int | None = None, limit: int = 5) -> list[SimilarHit]:

@@ -323,12 +323,15 @@ def test_tagging_a_missing_document_is_404(editor):
     assert post(editor, "/doc/no-such-doc/modes", {"mode": "文化嵌入型", "decision": "confirm"}).status_code == 404
 
 
-def test_case_page_marks_evidence_and_offers_a_citation(reader, core):
+def test_case_page_marks_evidence_for_editors_and_offers_a_citation(reader, editor, core):
     with core.kb as kb:
         _, items = kb.tags.review_queue(limit=50)
     doc_id = items[-1]["doc_id"]
-    html = reader.get(f"/doc/{doc_id}").get_data(as_text=True)
-    assert '<mark class="evidence"' in html
+    html = editor.get(f"/doc/{doc_id}").get_data(as_text=True)
+    assert '<mark class="evidence"' in html and "系统建议" in html and 'class="legend' in html
+    html = reader.get(f"/doc/{doc_id}").get_data(as_text=True)  # readers: confirmed modes only
+    assert '<mark class="evidence"' not in html and "系统建议" not in html and "得分" not in html
+    assert 'class="legend' not in html and "mode suggested" not in html
     assert "GB/T 7714" in html and "[R]" in html and "[R/OL]" in html
     assert "目录" in html
 

@@ -97,7 +97,8 @@ def test_no_results_page_gives_suggestions(client):
 def test_document_page(client):
     html = get(client, f"/doc/{SERVICE.id}").get_data(as_text=True)
     assert "目录" in html and 'id="s1"' in html
-    assert "系统建议" in html and "服务导入型" in html  # suggested mode with evidence
+    assert "系统建议" not in html and "mode suggested" not in html  # suggestions: editors only
+    assert "尚无已确认的工作模式" in html and "摘要（自动摘取）" in html
     assert "其他案例中的相似做法" in html
 
 

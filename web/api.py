@@ -33,7 +33,10 @@ def search():  # noqa: ANN201
 def document(doc_id: str):  # noqa: ANN201
     """The object of ``kb show --json``; ``source_path`` (where on the server the file was
     imported from) is only the file's name for anyone but editors."""
-    found = core().documents.show(doc_id).to_dict()
+    doc = core().documents.show(doc_id)
+    found = doc.to_dict()
+    # the case page's 摘要 and 关键词, under keys of their own (kb.summary.Profile.to_dict)
+    found.update({k: v for k, v in core().documents.profile(doc).to_dict().items() if k not in found})
     user = viewer()
     if found.get("source_path") and not (user and user.can(Role.EDITOR)):
         found["source_path"] = PurePath(str(found["source_path"])).name

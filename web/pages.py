@@ -115,8 +115,10 @@ def document(doc_id: str):  # noqa: ANN201
     similar = app.search.similar(doc_id, missing_ok=True)
     url = url_for("pages.document", doc_id=doc_id, _external=True)
     user = viewer()
+    editor = bool(user and user.can(Role.EDITOR))
     return render_template(
-        "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc),
+        "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc) if editor else {},
+        profile=app.documents.profile(doc),
         marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url),
         strings=app.pearls.addable(user), history=app.tagging.history(doc_id) if user and user.can(Role.EDITOR) else [],
         in_strings=app.pearls.containing(doc_id, user), taxonomy=app.modes.taxonomy())
