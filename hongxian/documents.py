@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from kb import metadata, summary
 from kb.errors import BadRequest, Conflict, IndexMissing
-from kb.ingest import IngestItem, IngestReport
+from kb.ingest import BATCH_FIELDS, IngestItem, IngestReport
 from kb.jobs import Job, JobKind
 from kb.model import Document, IngestStatus, Original
 from kb.summary import Profile
@@ -33,6 +33,26 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
+def batch_defaults(given: dict[str, object] | None) -> dict[str, object]:
+    """The type / region / domains given for an import batch (``domains`` also as ``domain``),
+    cleaned as a correction in the site is (:func:`kb.metadata.clean`): empty ones left out; a
+    bad one is :class:`BadRequest`, before anything is imported."""
+    out: dict[str, object] = {}
+    for name, value in (given or {}).items():
+        field = "domains" if name == "domain" else name
+        if field not in BATCH_FIELDS:
+            raise BadRequest(f"导入时不能统一设置的字段：{name}（可设：类型、地区、领域）")
+        if value is None or value == "" or value == []:
+            continue
+        try:
+            cleaned = metadata.clean(field, value)
+        except BadRequest as exc:
+            raise BadRequest(f"本批统一设置的{exc.message}；没有导入任何文件") from None
+        if cleaned:
+            out[field] = cleaned
+    return out
+
+
 def _changed(report: IngestReport) -> bool:
     return any(i.status in (IngestStatus.ADDED, IngestStatus.UPDATED) for i in report.items)
 
@@ -41,18 +61,22 @@ class DocumentCases(Cases):
 
     # ---------------------------------------------------------------- writing
     def ingest(self, paths: list[str], actor: str = "", index: bool = True,
-               progress: Progress | None = None, total: Progress | None = None
-               ) -> tuple[IngestReport, Job | None]:
+               progress: Progress | None = None, total: Progress | None = None,
+               defaults: dict[str, object] | None = None) -> tuple[IngestReport, Job | None]:
         """Import files and folders; then (unless ``index`` is off) bring the index up to date
-        (a job: run now by the command line, in the background by the server)."""
-        report = self.core.kb.imports.ingest(paths, progress=progress, total=total)
+        (a job: run now by the command line, in the background by the server). ``defaults``:
+        the type / region / domains for what the files leave empty (:func:`batch_defaults`)."""
+        given = batch_defaults(defaults)
+        report = self.core.kb.imports.ingest(paths, progress=progress, total=total, defaults=given)
         job = self._index(f"导入 {len(report.items)} 个文件", actor) if index else None
         return report, job
 
-    def import_uploads(self, files: list[tuple[str | None, bytes]], actor: str = ""
-                       ) -> tuple[IngestReport, Job | None]:
+    def import_uploads(self, files: list[tuple[str | None, bytes]], actor: str = "",
+                       defaults: dict[str, object] | None = None) -> tuple[IngestReport, Job | None]:
         """Import uploaded files (name as the browser sent it, bytes); a file with an unusable
-        name is rejected on its own. The index follows in a job when anything changed."""
+        name is rejected on its own. The index follows in a job when anything changed.
+        ``defaults``: as for :meth:`ingest` (checked first: a bad one imports nothing)."""
+        given = batch_defaults(defaults)
         if not files:
             raise BadRequest("请选择要导入的文件（.md、.txt、.docx）")
         if len(files) > MAX_UPLOADS:
@@ -66,7 +90,8 @@ class DocumentCases(Cases):
             except BadRequest as exc:
                 report.items.append(IngestItem(filename or "?", IngestStatus.REJECTED, reason=exc.message))
                 continue
-            item = imports.ingest_bytes(data, PurePosixPath("upload") / name, seen=seen, uploaded=True)
+            item = imports.ingest_bytes(data, PurePosixPath("upload") / name, seen=seen, uploaded=True,
+                                        defaults=given)
             item.path = name
             report.items.append(item)
         job = self._index(f"网页导入 {len(files)} 个文件", actor) if _changed(report) else None

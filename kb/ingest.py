@@ -27,6 +27,7 @@ from .suggest import suggest_document
 from .tags import Tags, record_history, store_suggestions
 from .taxonomy import Mode
 
+BATCH_FIELDS = ("type", "region", "domains")  # what an import batch may give the files it holds
 IMPORTER_VERSION = "2"  # bump when importers change what they make of the same bytes
 # 2: bracketed and spaced author lines; web-text clean-up (kb.cleanup)
 Progress = Callable[[int], None]
@@ -65,6 +66,15 @@ class IngestReport:
     def to_dict(self) -> dict[str, object]:
         return {"counts": self.counts(), "items": [asdict(i) for i in self.items],
                 "ignored": self.ignored, "seconds": self.seconds}
+
+
+def apply_defaults(doc: ParsedDocument, defaults: dict[str, object]) -> None:
+    """Fill the fields of :data:`BATCH_FIELDS` that the file leaves empty from the batch's
+    (already cleaned, :func:`kb.metadata.clean`): what the file says always wins."""
+    for name in BATCH_FIELDS:
+        value = defaults.get(name)
+        if value and not getattr(doc, name):
+            setattr(doc, name, list(value) if isinstance(value, list) else value)
 
 
 def rejected(path: str, reason: str, line: int | None = None) -> IngestItem:
@@ -204,12 +214,14 @@ class Imports:
         self.tags = tags
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
-               total: Progress | None = None, procs: int | None = None) -> IngestReport:
+               total: Progress | None = None, procs: int | None = None,
+               defaults: dict[str, object] | None = None) -> IngestReport:
         """Import files and folders; every file is its own transaction.
 
         Files whose bytes were already imported from the same place are skipped unparsed. The
         rest are parsed and their modes suggested in one worker process per core when there are
         many (``procs``: None decides by the batch size), and written here in file order.
+        ``defaults``: the batch's type / region / domains (:func:`apply_defaults`).
         """
         started = time.perf_counter()
         files, ignored, refused = discover(paths)
@@ -244,7 +256,8 @@ class Imports:
                     digest, result = next(prepared)  # the digest of the bytes the worker parsed
                     try:
                         slots[i] = (rejected(str(path), result.message)  # type: ignore[union-attr]
-                                    if digest is None else self._store(result, path, digest, source, seen))
+                                    if digest is None else self._store(result, path, digest, source, seen,
+                                                                       defaults))
                     except (OSError, sqlite3.OperationalError) as exc:
                         stopped = _stopped_at(exc, slots[:i], len(files))
                         if stopped is exc:
@@ -259,13 +272,13 @@ class Imports:
         return report
 
     def ingest_bytes(self, data: bytes, path: Path, seen: dict[str, str] | None = None,
-                     uploaded: bool = False) -> IngestItem:
+                     uploaded: bool = False, defaults: dict[str, object] | None = None) -> IngestItem:
         """Import one file's contents. Rejections change nothing.
 
         A file already imported from the same place with the same bytes is skipped without being
         parsed; otherwise it is parsed and skipped only if its document is stored with these bytes.
         ``uploaded``: ``path`` names an upload, not a file of this machine (it is kept as it is,
-        never looked up on the disk).
+        never looked up on the disk). ``defaults``: as for :meth:`ingest`.
         """
         digest, source = (digest_of(data), str(path)) if uploaded else self._digest(data, path)
         same = self._same(digest, source)
@@ -273,7 +286,7 @@ class Imports:
             return self._unchanged(same, path, seen)
         prepared = prepare(path, data, self.modes.taxonomy().modes, self.settings.suggest_threshold,
                            self.tags.mode_model())
-        return self._store(prepared, path, digest, source, seen)
+        return self._store(prepared, path, digest, source, seen, defaults)
 
     @staticmethod
     def _digest(data: bytes, path: Path) -> tuple[str, str]:
@@ -295,7 +308,7 @@ class Imports:
         return IngestItem(str(path), IngestStatus.UNCHANGED, doc_id=doc_id)
 
     def _store(self, prepared: Prepared, path: Path, digest: str, source: str,
-               seen: dict[str, str] | None) -> IngestItem:
+               seen: dict[str, str] | None, defaults: dict[str, object] | None = None) -> IngestItem:
         """Write one parsed file (or report why it was rejected)."""
         try:
             if isinstance(prepared, ImportRejected):
@@ -308,7 +321,7 @@ class Imports:
             if stored and stored["content_hash"] == digest:
                 status = IngestStatus.UNCHANGED
             else:
-                status = self._write(doc, source, digest, suggestions)
+                status = self._write(doc, source, digest, suggestions, defaults or {})
         except ImportRejected as exc:
             return rejected(str(path), exc.message, exc.line)
         if seen is not None:
@@ -330,23 +343,27 @@ class Imports:
                 path=str(path))
 
     def _write(self, doc: ParsedDocument, source: str, digest: str,
-               suggestions: dict[int, list[Suggestion]]) -> IngestStatus:
+               suggestions: dict[int, list[Suggestion]], defaults: dict[str, object]) -> IngestStatus:
         conn = self.conn
         stamp = _now()
         with store.transaction(conn):
             rev = store.next_rev(conn)
-            exists = conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc.id,)).fetchone()
+            exists = conn.execute("SELECT batch_defaults FROM documents WHERE id = ?", (doc.id,)).fetchone()
+            # an earlier batch's values stay for a re-import that gives none (this batch's replace them)
+            kept = {**(json.loads(exists["batch_defaults"]) if exists else {}), **defaults}
+            apply_defaults(doc, kept)
             values = (
                 doc.title, doc.type, doc.unit, doc.author, doc.date, doc.year, doc.region,
                 json.dumps(doc.domains, ensure_ascii=False), json.dumps(doc.keywords, ensure_ascii=False),
                 doc.source, json.dumps(doc.extra, ensure_ascii=False, default=str), doc.body, doc.format,
-                source, digest, stamp, rev,
+                source, digest, stamp, rev, json.dumps(kept, ensure_ascii=False),
             )
             if exists:
                 conn.execute(
                     "UPDATE documents SET title=?, type=?, unit=?, author=?, date=?, year=?, region=?,"
                     " domains=?, keywords=?, source=?, extra=?, body=?, format=?, source_path=?,"
-                    " content_hash=?, updated_at=?, rev=?, meta_version = meta_version + 1 WHERE id=?",
+                    " content_hash=?, updated_at=?, rev=?, batch_defaults=?, meta_version = meta_version + 1"
+                    " WHERE id=?",
                     (*values, doc.id))
                 reapply_corrections(conn, doc.id)  # what editors corrected by hand stays corrected
                 conn.execute("DELETE FROM sections WHERE doc_id = ?", (doc.id,))
@@ -358,7 +375,7 @@ class Imports:
                 conn.execute(
                     "INSERT INTO documents (title, type, unit, author, date, year, region, domains,"
                     " keywords, source, extra, body, format, source_path, content_hash, updated_at, rev,"
-                    " id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " batch_defaults, id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (*values, doc.id, stamp))
             conn.executemany(
                 "INSERT INTO sections (doc_id, ord, parent_ord, level, heading, path, text, is_practice,"

@@ -183,8 +183,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX document_edits_doc ON document_edits(doc_id, id);
     """,
-    # 8: documents removed (in the site or by ``kb remove``): which one, its title, who, when
+    # 8: documents removed (in the site or by ``kb remove``): which one, its title, who, when;
+    # and the type / region / domains an import batch gave a document for what its file leaves
+    # empty (kept for its re-imports)
     """
+    ALTER TABLE documents ADD COLUMN batch_defaults TEXT NOT NULL DEFAULT '{}';
     CREATE TABLE document_removals (
         id INTEGER PRIMARY KEY,
         doc_id TEXT NOT NULL,

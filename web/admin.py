@@ -12,16 +12,24 @@ from . import core
 from .auth import require, viewer
 
 bp = Blueprint("admin", __name__)
+BATCH_FORM_FIELDS = ("type", "region", "domain")  # the import form's batch metadata
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @require(Role.ADMIN)
 def import_files():  # noqa: ANN201
+    """The upload form; POST: the files (``files``) and, for what they leave empty, the batch's
+    ``type``, ``region`` and ``domain`` (a bad one: the form again with the message, nothing
+    imported)."""
     if request.method != "POST":  # GET and HEAD (HEAD is not CSRF-checked: it must never import)
-        return render_template("admin/import.html", report=None, job=None)
+        return render_template("admin/import.html", report=None, job=None, batch={})
+    batch = {name: request.form.get(name, "") for name in BATCH_FORM_FIELDS}
     files = [(f.filename, f.read()) for f in request.files.getlist("files") if f and f.filename]
-    report, job = core().documents.import_uploads(files, actor=viewer().username)
-    return render_template("admin/import.html", report=report, job=job)
+    try:
+        report, job = core().documents.import_uploads(files, actor=viewer().username, defaults=batch)
+    except BadRequest as exc:
+        return render_template("admin/import.html", report=None, job=None, batch=batch, error=exc.message), 400
+    return render_template("admin/import.html", report=report, job=job, batch=batch)
 
 
 @bp.get("/admin/users")

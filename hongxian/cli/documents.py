@@ -20,17 +20,23 @@ from .render import search_filters, search_options, show_document, show_hits
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出导入报告")
 @click.option("--no-index", is_flag=True, help="只导入知识库，不更新检索索引")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条和未变文件")
+@click.option("--type", "type_", metavar="类型", help="本批文件统一的类型（只填补文件没写的）")
+@click.option("--region", metavar="地区", help="本批文件统一的地区，用 / 分级（只填补文件没写的）")
+@click.option("--domain", metavar="领域", help="本批文件统一的领域，多个用逗号或顿号分隔（只填补文件没写的）")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], as_json: bool, no_index: bool, quiet: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], as_json: bool, no_index: bool, quiet: bool,
+           type_: str | None, region: str | None, domain: str | None) -> None:
     """导入文件或文件夹（递归）：.md（YAML 头部）、.txt（UTF-8/GBK）、.docx。
 
-    重复导入未改动的文件不会有任何变化。有文件被拒绝时退出码为 1。
+    重复导入未改动的文件不会有任何变化。有文件被拒绝时退出码为 1。--type/--region/--domain
+    只填补文件自己没写的字段（文件写了的以文件为准），重新导入时保留。
     """
+    defaults = {"type": type_, "region": region, "domain": domain}
     core = core_of(ctx)
     step, total, close = progress_bar("导入", quiet or as_json)
     try:
         report, job = core.documents.ingest(list(paths), actor="kb ingest", index=not no_index,
-                                            progress=step, total=total)
+                                            progress=step, total=total, defaults=defaults)
     finally:
         close()
     summary = job.result.get("index") if job else None
