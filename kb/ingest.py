@@ -3,6 +3,7 @@ are many), and write each one to the record in its own transaction."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import multiprocessing
@@ -77,6 +78,15 @@ def apply_defaults(doc: ParsedDocument, defaults: dict[str, object]) -> None:
             setattr(doc, name, list(value) if isinstance(value, list) else value)
 
 
+_READ_ERRORS = {errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限", errno.ENOENT: "文件不存在",
+                errno.EISDIR: "这是一个文件夹", errno.EIO: "磁盘读取出错", errno.ELOOP: "符号链接循环"}
+
+
+def read_error(exc: OSError) -> str:
+    """Why a file could not be read, in Chinese (the system's own words are English)."""
+    return _READ_ERRORS.get(exc.errno or 0, f"系统错误（错误号 {exc.errno}）")
+
+
 def rejected(path: str, reason: str, line: int | None = None) -> IngestItem:
     return IngestItem(path, IngestStatus.REJECTED, reason=reason, line=line)
 
@@ -101,9 +111,9 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[str], list[I
             if is_supported(path):
                 files.append(path)
             else:
-                refused.append(rejected(str(path), f"不支持的文件类型 {path.suffix or '(无扩展名)'}"))
+                refused.append(rejected(str(path), f"不支持的文件类型 {path.suffix or '（无扩展名）'}"))
         else:
-            refused.append(rejected(str(path), "路径不存在 (no such file or folder)"))
+            refused.append(rejected(str(path), "路径不存在（没有这个文件或文件夹）"))
     return files, ignored, refused
 
 
@@ -130,7 +140,7 @@ def read_and_prepare(path: Path, modes: list[Mode], threshold: float,
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, ImportRejected(f"无法读取文件：{exc.strerror}", path=str(path))
+        return None, ImportRejected(f"无法读取文件：{read_error(exc)}", path=str(path))
     return digest_of(data), prepare(path, data, modes, threshold, model)
 
 
@@ -235,7 +245,7 @@ class Imports:
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                slots.append(rejected(str(path), f"无法读取文件：{exc.strerror}"))
+                slots.append(rejected(str(path), f"无法读取文件：{read_error(exc)}"))
                 continue
             digest, source = self._digest(data, path)
             same = self._same(digest, source)

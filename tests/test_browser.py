@@ -218,15 +218,19 @@ def test_curator_builds_reorders_annotates_and_publishes_a_pearl_string(page, wa
     case_title = page.get_by_role("heading", level=1).inner_text().strip()
     practice = page.locator("section.practice").first
     practice_heading = practice.get_by_role("heading").first.inner_text().strip()
+    practice_id = practice.get_attribute("id")
     add_pearl_here(page, practice.locator(".practice-tools"), string_id)
-    expect(page).to_have_url(re.compile(rf"/pearls/{string_id}/edit$"))
+    # as from the results: back to the page it was added from (at the practice)
+    expect(page).to_have_url(re.compile(rf"/doc/{second_case}#{practice_id}$"))
     expect(page.locator(".flash.ok")).to_have_text(f"已加入“{title}”（现有 2 颗）")
-    page.go_back()
     expect(page.get_by_role("heading", level=1)).to_have_text(case_title)
     details = page.locator("details.add-pearl").filter(has=page.locator("summary", has_text="把整篇案例加入串珍珠"))
     add_pearl_here(page, details.locator(".."), string_id)
-    expect(page).to_have_url(re.compile(rf"/pearls/{string_id}/edit$"))
+    expect(page).to_have_url(re.compile(rf"/doc/{second_case}$"))
     expect(page.locator(".flash.ok")).to_have_text(f"已加入“{title}”（现有 3 颗）")
+    page.locator(".in-strings").get_by_role("link", name=title).click()  # 收入串珍珠：…
+    expect(page).to_have_url(re.compile(rf"/pearls/{string_id}$"))
+    page.goto(f"/pearls/{string_id}/edit")
 
     items = page.locator("ol.pearl-editor > li.pearl-item")
     expect(items).to_have_count(3)

@@ -433,11 +433,11 @@ def test_docx_table_rows_become_body_lines(kb, make_docx):
 
 BAD_FILES = [
     # (file name, contents, words the reason must contain)
-    ("case.txt", b"", ["empty"]),
-    ("case.md", b"", ["empty"]),
-    ("case.txt", b"   \n\t\r\n  \n", ["empty"]),
-    ("case.docx", b" \n ", ["empty"]),
-    ("case.txt", PNG_HEADER + b"\x00" * 64, ["binary"]),
+    ("case.txt", b"", ["文件为空"]),
+    ("case.md", b"", ["文件为空"]),
+    ("case.txt", b"   \n\t\r\n  \n", ["文件为空"]),
+    ("case.docx", b" \n ", ["文件为空"]),
+    ("case.txt", PNG_HEADER + b"\x00" * 64, ["二进制"]),
     ("case.docx", random.Random(7).randbytes(2048), [".docx"]),
     ("case.md", "---\ntitle: 坏头部\nunit: 东湖: 街道\n---\n正文。\n".encode(), ["YAML"]),
     ("case.md", "---\n- 标题\n- 单位\n---\n# 标题\n\n正文。\n".encode(), ["映射"]),

@@ -84,8 +84,8 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
     echo_json(summary) if as_json else click.echo(index_line(summary))
 
 
-@main.command()
-@click.argument("query", required=False, default="")
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, type=click.UNPROCESSED)
 @search_options
 @click.option("--limit", type=int, default=10, show_default=True, help=f"每页案例数（1–{MAX_LIMIT}）")
 @click.option("--page", type=int, default=1, show_default=True, help=f"页码（1–{MAX_PAGE}）")
@@ -93,9 +93,16 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
               help="排序：相关度或日期")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（格式见 README）")
 @click.pass_context
-def search(ctx: click.Context, query: str, limit: int, page: int, sort: str, as_json: bool,
+def search(ctx: click.Context, words: tuple[str, ...], limit: int, page: int, sort: str, as_json: bool,
            **filters: tuple[str, ...]) -> None:
-    """检索。支持词语、"引号短语"、-排除、OR、字段筛选（mode: domain: region: year: type: unit: title:）。"""
+    """检索。支持词语、"引号短语"、-排除、OR、字段筛选（模式: 领域: 地区: 年份: 类型: 单位: 标题:）。
+
+    以 - 开头的词是排除（kb search 学会 -农村），不必先写 --。
+    """
+    query = " ".join(words)
+    unknown = [w for w in words if w.startswith("--") and len(w) > 2]
+    if unknown:  # a mistyped option is not a query
+        raise click.UsageError(f"没有这个选项：{unknown[0]}（检索词以 - 开头表示排除；选项见 kb search --help）")
     result = core_of(ctx).search.search(query, filters=search_filters(filters), page=page, limit=limit,
                                         sort=sort)
     if as_json:

@@ -29,7 +29,7 @@ def parse_bytes(data: bytes, path: Path) -> ParsedDocument:
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
         raise ImportRejected(
-            f"不支持的文件类型 {path.suffix or '(无扩展名)'}；支持：{', '.join(SUPPORTED)}", path=str(path)
+            f"不支持的文件类型 {path.suffix or '（无扩展名）'}；支持：{', '.join(SUPPORTED)}", path=str(path)
         )
     try:
         doc = parser(data, path)

@@ -127,7 +127,7 @@ def _check_xml(blob: bytes, name: str, where: str) -> None:
                     raise ImportRejected(f"Word 文件中的表格单元格跨列数无效：{span[:20]!r}", path=where)
             element.clear(keep_tail=True)  # its text and its children's tails have been looked at
     except etree.LxmlError as exc:
-        raise ImportRejected(f"Word 文件的 XML 格式错误（{name[:60]}）：{str(exc)[:120]}", path=where) from exc
+        raise ImportRejected(f"Word 文件已损坏：其中的 {name[:60]} 格式错误", path=where) from exc
 
 
 def parse(data: bytes, path: Path) -> ParsedDocument:
@@ -138,7 +138,7 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
     except ImportRejected:
         raise
     except _READ_ERRORS as exc:
-        raise ImportRejected(f"无法读取 Word 文件（不是有效的 .docx）：{str(exc)[:120]}", path=str(path)) from exc
+        raise ImportRejected("无法读取 Word 文件：不是有效的 .docx，或文件已损坏", path=str(path)) from exc
     texts, cleanup = clean_paragraphs([text for text, _, _ in blocks])
     lines = [Line(text, level, is_title) for text, (_, level, is_title) in zip(texts, blocks, strict=True)
              if text and not is_debris(text)]

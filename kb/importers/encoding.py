@@ -15,7 +15,7 @@ _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936"}
 def check_bytes(data: bytes, path: str) -> None:
     """Reject empty, oversized and binary files before anything else looks at them."""
     if not data.strip():
-        raise ImportRejected("文件为空 (empty file)", path=path)
+        raise ImportRejected("文件为空", path=path)
     if len(data) > MAX_BYTES:
         raise ImportRejected(f"文件过大（超过 {MAX_BYTES // 1024 // 1024} MB）", path=path)
 
@@ -34,7 +34,7 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise ImportRejected("UTF-16 文本无法解码", path=path) from exc
     if b"\x00" in data[:8192]:
-        raise ImportRejected("这是二进制文件，不是文本 (binary file)", path=path)
+        raise ImportRejected("这是二进制文件，不是文本", path=path)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -53,7 +53,7 @@ def decode(data: bytes, path: str) -> tuple[str, str]:
     except (UnicodeDecodeError, LookupError) as exc:
         raise ImportRejected(f"按检测到的编码 {encoding} 解码失败", path=path) from exc
     if _looks_binary(text):
-        raise ImportRejected("这是二进制文件，不是文本 (binary file)", path=path)
+        raise ImportRejected("这是二进制文件，不是文本", path=path)
     return text, encoding
 
 

@@ -88,8 +88,35 @@ def _check_shape(raw: str, path: Path) -> None:
 def _yaml_rejection(exc: yaml.YAMLError, path: Path) -> ImportRejected:
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None  # raw starts on the fence line
-    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
-    return ImportRejected(f"YAML 头部格式错误：{problem}", path=str(path), line=line)
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [""])[0]
+    return ImportRejected(f"YAML 头部格式错误：{yaml_problem_zh(str(problem))}", path=str(path), line=line)
+
+
+# PyYAML's words for what is wrong (English) → what to tell the writer of the file
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "这里不能出现冒号（值里有冒号时请用引号括起来）"),
+    ("could not find expected ':'", "缺少冒号（每行应为“字段: 值”）"),
+    ("'\\t'", "不能用制表符缩进，请改用空格"),
+    ("tab character", "不能用制表符缩进，请改用空格"),
+    ("expected ',' or ']'", "方括号没有闭合"),
+    ("expected ',' or '}'", "花括号没有闭合"),
+    ("cannot start any token", "有不能出现在这里的字符（如 @ 或 `，请用引号括起来）"),
+    ("end of stream", "引号或括号没有闭合"),
+    ("quoted scalar", "引号没有闭合"),
+    ("escape", "引号里有无效的转义字符（\\ 后面的字母）"),
+    ("block end", "缩进不一致"),
+    ("tag", "使用了不支持的标签（以 ! 开头的写法）"),
+    ("flow", "方括号或花括号没有闭合"),
+    ("duplicate", "有重复的内容"),
+)
+
+
+def yaml_problem_zh(problem: str) -> str:
+    """A YAML parser's problem in Chinese (never its English words)."""
+    for words, said in _YAML_PROBLEMS:
+        if words in problem:
+            return said
+    return "写法无法识别，请检查冒号、缩进和引号"
 
 
 def parse(data: bytes, path: Path) -> ParsedDocument:
@@ -112,7 +139,7 @@ def parse(data: bytes, path: Path) -> ParsedDocument:
             raise _yaml_rejection(exc, path) from exc
         except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError,
                 RecursionError) as exc:
-            raise ImportRejected(f"YAML 头部有无法转换的值：{str(exc)[:80]}", path=str(path)) from exc
+            raise ImportRejected("YAML 头部有无法转换的值（如写错的数字或日期），请用引号括起来", path=str(path)) from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise ImportRejected("YAML 头部必须是“字段: 值”的映射", path=str(path), line=1)
         meta = {str(k): _plain(v, str(k), path) for k, v in (loaded or {}).items()}
@@ -142,5 +169,5 @@ def _plain(value: object, name: str, path: Path) -> object:
         return [_plain(v, name, path) for v in value]
     if isinstance(value, dict):
         return {str(_plain(k, name, path)): _plain(v, name, path) for k, v in value.items()}
-    kind = {bytes: "二进制数据（!!binary）", set: "集合（!!set）"}.get(type(value), type(value).__name__)
+    kind = {bytes: "二进制数据（!!binary）", set: "集合（!!set）"}.get(type(value), "这种类型")
     raise ImportRejected(f"YAML 头部字段 {name} 的值不能是{kind}", path=str(path))
