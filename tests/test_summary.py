@@ -151,9 +151,10 @@ def test_the_page_and_the_api_say_whose_they_are(built):
     html = client.get(f"/doc/{HEADED.id}").get_data(as_text=True)
     assert "摘要（自动摘取）" in html and "关键词（自动提取）" in html
     assert html.index("摘要（自动摘取）") < html.index('class="body"')  # above the text
-    assert ">积分</a>" in html
+    assert ">积分</a>" in html and "作者没有写摘要和关键词：" in html
     html = client.get(f"/doc/{AUTHORED.id}").get_data(as_text=True)
     assert "自动摘取" not in html and "自动提取" not in html and AUTHORED.extra["summary"] in html
+    assert "作者没有写" not in html
     data = client.get(f"/api/documents/{HEADED.id}").get_json()
     assert data["abstract_source"] == "extracted" and HEADED.paragraphs[0].startswith(data["abstract"])
     assert data["keywords"] == [] and data["keywords_extracted"][0] == "积分"  # the old key unchanged
