@@ -768,11 +768,14 @@ XSS_PAGES = (
     Shown(f"/search?q={XSS_TERM}", READERS, ("document title", "document type", "document unit", "document region",
                                              "document domain", "opening text", "heading", "mode name")),
     Shown(f"/search?q={XSS_TERM}", EDITORS, ("pearl string title",)),  # “add to a pearl string”
-    Shown("/doc/{doc}", READERS, (*DOCUMENT_FIELDS, "mode name", "pearl string title")),
+    Shown("/doc/{doc}", READERS, (*DOCUMENT_FIELDS, "pearl string title")),
+    Shown("/doc/{doc}", EDITORS, ("mode name",)),  # suggested (three of the four): editors only
+    Shown("/doc/{doc}/remove", ADMINS, ("document title", "document unit", "pearl string title")),
     Shown("/doc/{doc}/similar/{practice}", READERS, ("document title", "heading")),
     Shown("/doc/{doc}/similar/{practice}", READERS, ("document title",), others=True),  # the similar ones
     Shown("/modes", READERS, MODE_FIELDS),
-    Shown("/modes/{mode}", READERS, (*MODE_FIELDS, "document title")),
+    Shown("/modes/{mode}", READERS, MODE_FIELDS),
+    Shown("/modes/{mode}", EDITORS, ("document title",)),  # its suggested cases: editors only
     Shown("/review", EDITORS, ("document title", "document type", "document unit", "opening text", "mode name")),
     Shown("/pearls", EVERYONE, ("pearl string title", "pearl string theme")),
     Shown("/pearls/{string}", EVERYONE, (*PEARL_FIELDS, "document title", "document unit", "document author",
