@@ -65,7 +65,7 @@ def test_teacher_searches_filters_opens_a_case_and_follows_similar_practices(pag
     cases = page.locator("ol.hits > li.case")
     expect(cases).not_to_have_count(0)
     for n in range(cases.count()):
-        carried = [t.strip().rstrip("?") for t in cases.nth(n).locator(".meta .mode").all_inner_texts()]
+        carried = [re.sub(r"^(建议|待确认)：", "", t.strip()) for t in cases.nth(n).locator(".meta .mode").all_inner_texts()]
         assert mode in carried, f"result {n + 1} does not carry {mode}: {carried}"
     filtered_url = page.url
 

@@ -122,11 +122,15 @@ def test_adding_a_pearl_comes_back_to_the_page_on_a_case_page_and_in_results(app
 
 
 # ------------------------------------------------------------------ readers and suggestions in results
-def test_readers_see_no_suggested_modes_in_results(app):
+def test_readers_see_suggested_modes_in_results_only_where_a_filter_explains_them(app):
     query = "/search?q=服务联盟"  # SERVICE: 服务导入型 suggested, none confirmed
     assert "建议：服务导入型" in login(app, "editor").get(query).get_data(as_text=True)
-    html = login(app, "reader").get(query).get_data(as_text=True)
+    reader = login(app, "reader")
+    html = reader.get(query).get_data(as_text=True)
     assert f'href="/doc/{SERVICE.id}"' in html and "mode suggested" not in html and "服务导入型?" not in html
+    filtered = reader.get(query + "&mode=服务导入型").get_data(as_text=True)  # listed because of the filter
+    assert f'href="/doc/{SERVICE.id}"' in filtered and "待确认：服务导入型" in filtered
+    assert "尚待编辑确认的案例" in filtered and "建议：" not in filtered
 
 
 # ------------------------------------------------------------------ kb search -农村
