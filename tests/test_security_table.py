@@ -112,6 +112,9 @@ POLICY: dict[str, Access] = {
     "editing.save": Access(post=EDITOR),
     "editing.api_metadata": Access(get=EDITOR),
     "editing.api_save": Access(post=EDITOR),
+    "stats.page": Access(get=ANON),  # published material only without a login (tests/test_stats.py)
+    "stats.api": Access(get=ANON),
+    "feeds.atom": Access(get=ANON),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
