@@ -95,6 +95,8 @@ def test_visitor_sees_published_material_only(page: Page, live, watch) -> None:
         expect(page.locator(".scope")).to_contain_text("已公开的材料")
         expect(page.locator(".totals dd").first).to_have_text("1")
         assert page.locator("#modes svg a").count() == 0  # nothing to link to without a login
+        assert page.locator("#gaps td a").count() == 0
+        shot(page, "stats-public")
         feed = page.locator("link[rel=alternate][type='application/atom+xml']")
         expect(feed).to_have_attribute("href", "/feed.atom")
         watch.assert_clean()

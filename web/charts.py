@@ -95,9 +95,10 @@ def bar_chart(title: str, desc: str, bars: Sequence[Bar], unit: str = "个案例
         label.text = _clip(b.label, label_w - 12 - INDENT * b.indent)
         length = track * b.count / top
         bar_y = y + (ROW - 2 - BAR) / 2
-        ET.SubElement(group, "rect", {"class": "bar" if b.part is None else "bar bar-rest", "x": f"{label_w:.0f}",
-                                      "y": f"{bar_y:.0f}", "width": f"{max(length, 1.5):.1f}",
-                                      "height": f"{BAR}", "fill": "#b3261e" if b.part is None else "#e8a19b"})
+        if b.count:  # nothing drawn for none
+            ET.SubElement(group, "rect", {"class": "bar" if b.part is None else "bar bar-rest", "x": f"{label_w:.0f}",
+                                          "y": f"{bar_y:.0f}", "width": f"{max(length, 1.5):.1f}",
+                                          "height": f"{BAR}", "fill": "#b3261e" if b.part is None else "#e8a19b"})
         if b.part:
             ET.SubElement(group, "rect", {"class": "bar bar-part", "x": f"{label_w:.0f}", "y": f"{bar_y:.0f}",
                                           "width": f"{track * b.part / top:.1f}", "height": f"{BAR}",
