@@ -126,6 +126,14 @@ class _Doc:
     modes: dict[str, bool] = field(default_factory=dict)  # folded mode → confirmed
     region_terms: frozenset[str] = frozenset()
 
+    @property
+    def domain_keys(self) -> frozenset[str]:
+        if self._domain_keys is None:
+            self._domain_keys = frozenset(keyword(v) for v in self.domains)
+        return self._domain_keys
+
+    _domain_keys: frozenset[str] | None = None
+
 
 def _counted(values: Iterable[tuple[str, str]], docs: list[_Doc], name: str,
              has: Callable[[_Doc, str], bool]) -> list[Bucket]:
@@ -171,7 +179,7 @@ class StatsCases(Cases):
             modes.append(Bucket(name, len(having), {"mode": (name,)},
                                 confirmed=sum(1 for d in having if d.modes[key])))
         domains = _counted(((keyword(v), v) for d in docs for v in d.domains), docs, "domain",
-                           lambda d, key: key in {keyword(v) for v in d.domains})
+                           lambda d, key: key in d.domain_keys)
         types = _counted(((keyword(d.type), d.type) for d in docs if d.type), docs, "type",
                          lambda d, key: d.type is not None and keyword(d.type) == key)
         years = sorted({d.year for d in docs if d.year is not None})
