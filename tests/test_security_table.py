@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 import sqlite3
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -112,6 +113,9 @@ POLICY: dict[str, Access] = {
     "editing.save": Access(post=EDITOR),
     "editing.api_metadata": Access(get=EDITOR),
     "editing.api_save": Access(post=EDITOR),
+    "stats.page": Access(get=ANON),  # published material only without a login (tests/test_stats.py)
+    "stats.api": Access(get=ANON),
+    "feeds.atom": Access(get=ANON),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
@@ -364,8 +368,8 @@ class Audit(HTMLParser):
         attributes = dict(attrs)
         if tag == "script" and not (attributes.get("src") or "").startswith("/static/"):
             self.problems.append(f"a script that is not the app's own: <script {attrs}>")
-        if tag in FOREIGN_TAGS:
-            self.problems.append(f"a <{tag}> tag: {attrs}")
+        if tag in FOREIGN_TAGS and not (tag == "svg" and (attributes.get("class") or "").startswith("chart ")):
+            self.problems.append(f"a <{tag}> tag: {attrs}")  # the charts of /stats are the app's own SVG
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"an event handler attribute {name}={value!r} on <{tag}>")
@@ -460,6 +464,9 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "jobs.api": Req("/api/jobs"),
         "editing.edit": Req(f"/doc/{HUB.id}/edit"),
         "editing.api_metadata": Req(f"/api/documents/{HUB.id}/metadata"),
+        "stats.page": Req("/stats"),
+        "stats.api": Req("/api/stats"),
+        "feeds.atom": Req("/feed.atom"),
     }
     made: dict[str, Callable[[str | None], Req]] = {k: (lambda v, r=r: r) for k, r in fixed.items()}
     made.update({
@@ -555,6 +562,12 @@ def _check_shape(response, url: str, method: str, json_request: bool = False) ->
             problems.append(f"API {status} with error {data.get('error')!r}, not {wanted!r}")
         if wanted and not data.get("message"):
             problems.append(f"API {status} without a message")
+    elif url == "/feed.atom" and status == 200:  # the Atom feed: XML, every text escaped
+        if not ctype.startswith("application/atom+xml"):
+            return [f"the feed answered {ctype}"]
+        ET.fromstring(body)
+        problems += [f"the payload {p!r} as markup in the feed" for p in (*PAYLOADS, *MARKDOWN_PAYLOADS)
+                     if "<" in p and p.encode() in body]
     elif status == 200:
         if not ctype.startswith("text/html"):
             problems.append(f"page answered {ctype}")
@@ -773,6 +786,8 @@ XSS_PAGES = (
     Shown("/doc/{doc}/edit", EDITORS, ("document title",)),
     Shown("/admin/users", ADMINS, ()),
     Shown("/import", ADMINS, ()),
+    Shown("/stats", READERS, ("document type", "document domain", "mode name")),  # the charts' tables
+    Shown("/stats", ("anon",), ()),  # the public scope: inert
 )
 
 
@@ -837,6 +852,7 @@ XSS_JSON = (
     Shown("/api/pearls", EVERYONE, ("pearl string title", "pearl string theme")),
     Shown("/api/pearls/{string}", EVERYONE, (*PEARL_FIELDS, "document title", "heading", "practice text")),
     Shown("/api/jobs", EDITORS, ("mode name",)),
+    Shown("/api/stats", READERS, ("document type", "document domain", "mode name")),
 )
 
 
@@ -858,6 +874,19 @@ def test_the_api_carries_payloads_as_data(xss_site, shown):
                          for f in shown.fields for i in payloads if (f, i) in values and values[f, i] not in strings]
             problems += _inert_json(data, where)
     assert not problems, "\n".join(problems)
+
+
+def test_the_feed_carries_payloads_as_text(xss_site):
+    """The Atom feed: XML whose entry titles are the stored titles, the payloads never markup."""
+    values = stored_values(xss_site)
+    atom = "{http://www.w3.org/2005/Atom}"
+    for identity in ("anon", "reader"):
+        body = xss_site.client(True, identity).get("/feed.atom").get_data()
+        assert not [p for p in (*PAYLOADS, *MARKDOWN_PAYLOADS) if "<" in p and p.encode() in body], identity
+        titles = {e.findtext(f"{atom}title") for e in ET.fromstring(body).iter(f"{atom}entry")}
+        wanted = ["pearl string title"] + (["document title"] if identity == "reader" else [])
+        missing = [(f, i) for f in wanted for i in range(len(PAYLOADS)) if values[f, i] not in titles]
+        assert not missing, (identity, missing)
 
 
 def _shows_as_text(response, wanted: str | None) -> list[str]:  # noqa: ANN001

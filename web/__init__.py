@@ -207,6 +207,11 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     auth.login_manager.init_app(app)
     for module in (pages, auth, modes, tagging, pearls, admin, api, jobs, editing):
         app.register_blueprint(module.bp)
+    from . import feeds, sharing, stats
+
+    for module in (stats, feeds):  # the picture of the collection, the Atom feed
+        app.register_blueprint(module.bp)
+    sharing.init_app(app)  # Open Graph metadata
     app.before_request(_gate)
     app.context_processor(_template_globals)
     from .markdown import markdown_excerpt, render_markdown
@@ -360,3 +365,10 @@ def _security_headers(response):  # noqa: ANN001, ANN202
     if response.mimetype == "text/html" or request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (``/pearls/3``, with its query string if any) as an absolute URL: the one place
+    the site makes absolute URLs (Open Graph, the Atom feed). From the request's own address
+    until a ``public_url`` setting names the address readers use."""
+    return request.url_root.rstrip("/") + "/" + path.lstrip("/")
