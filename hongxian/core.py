@@ -41,6 +41,7 @@ from kb.settings import Settings, load_settings
 from kb.taxonomy import load_taxonomy
 
 from .accounts import AccountCases
+from .citations import CitationCases
 from .curation import PearlCases
 from .documents import DocumentCases
 from .jobs import Jobs
@@ -85,6 +86,7 @@ class Hongxian:
         self.accounts = AccountCases(self)
         self.operations = OperationCases(self)
         self.stats = StatsCases(self)
+        self.citations = CitationCases(self)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, background: bool = False,

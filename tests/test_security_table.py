@@ -73,6 +73,9 @@ class Access:
     closed: bool = False  # answers everyone with the login page (/setup once there are accounts)
 
 
+# Routes that send a file to save (originals, references, handouts): attachments, never pages.
+DOWNLOAD = re.compile(r"/original$|/cite\.\w+$|/references\.\w+$|/handout\.\w+$")
+
 POLICY: dict[str, Access] = {
     "pages.index": Access(get=READER),
     "pages.search": Access(get=READER),
@@ -116,6 +119,8 @@ POLICY: dict[str, Access] = {
     "stats.page": Access(get=ANON),  # published material only without a login (tests/test_stats.py)
     "stats.api": Access(get=ANON),
     "feeds.atom": Access(get=ANON),
+    "citations.document": Access(get=READER),
+    "citations.pearl_string": Access(get=ANON, string="view"),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
@@ -467,6 +472,7 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "stats.page": Req("/stats"),
         "stats.api": Req("/api/stats"),
         "feeds.atom": Req("/feed.atom"),
+        "citations.document": Req(f"/doc/{CLUBHOUSE.id}/cite.ris"),
     }
     made: dict[str, Callable[[str | None], Req]] = {k: (lambda v, r=r: r) for k, r in fixed.items()}
     made.update({
@@ -483,6 +489,7 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "pearls.create": lambda v: Req("/pearls", form={"title": f"新的串{n()}"}),
         "pearls.view": string_route("/pearls/{id}"),
         "pearls.handout": string_route("/pearls/{id}/print"),
+        "citations.pearl_string": string_route("/pearls/{id}/references.bib"),
         "pearls.edit": string_route("/pearls/{id}/edit"),
         "pearls.update": update,
         "pearls.add": add,
@@ -550,9 +557,11 @@ def _check_shape(response, url: str, method: str, json_request: bool = False) ->
     body = response.get_data()
     if method == "HEAD":
         return [] if not body else ["HEAD answered with a body"]
-    if url.endswith("/original") and status == 200:  # a download, never shown as a page
+    if status == 200 and DOWNLOAD.search(url.split("?")[0]):  # a download, never shown as a page
         if not response.headers.get("Content-Disposition", "").startswith("attachment"):
-            problems.append("the original file is not sent as an attachment")
+            problems.append(f"the download {url} is not sent as an attachment")
+        if ctype.startswith("text/html"):
+            problems.append(f"the download {url} is sent as a page")
     elif url.startswith("/api/") or json_request:
         if not ctype.startswith("application/json"):
             return [f"API answered {ctype}"]
