@@ -13,6 +13,7 @@ user is doing:
 ``accounts``       accounts and roles, logging in, the first administrator
 ``jobs``           slow work off the request (index updates, rebuilds, re-suggesting)
 ``operations``     backup, check and repair, export and import of the curated state
+``stats``          a picture of the collection: counts per mode, domain, region, year, gap map
 =================  ==========================================================================
 
 Every use case that writes the knowledge base keeps the index in step here (by asking for a
@@ -40,11 +41,13 @@ from kb.settings import Settings, load_settings
 from kb.taxonomy import load_taxonomy
 
 from .accounts import AccountCases
+from .citations import CitationCases
 from .curation import PearlCases
 from .documents import DocumentCases
 from .jobs import Jobs
 from .operations import OperationCases
 from .searching import SearchCases
+from .statistics import StatsCases
 from .tagging import ModeCases, TaggingCases
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,8 @@ class Hongxian:
         self.pearls = PearlCases(self)
         self.accounts = AccountCases(self)
         self.operations = OperationCases(self)
+        self.stats = StatsCases(self)
+        self.citations = CitationCases(self)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, background: bool = False,

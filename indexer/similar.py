@@ -42,7 +42,7 @@ def _entry(s: Searcher, table: DocTable, doc_id: str, ord_: int | None) -> dict:
 def similar(s: Searcher, table: DocTable, analyzer: Analyzer, doc_id: str, ord_: int | None,
             limit: int) -> list[SimilarHit]:
     """Practices from other documents that share the most distinctive words with this one (at
-    most one per document)."""
+    most one per document). A document without headings is one practice, so it can be found."""
     stored = _entry(s, table, doc_id, ord_)
     heading = (stored.get("section") or stored.get("title") or "").split(" › ")[-1]
     text = heading + "\n" + stored.get("body", "")
@@ -62,7 +62,8 @@ def similar(s: Searcher, table: DocTable, analyzer: Analyzer, doc_id: str, ord_:
     for hit in results:
         other_ord = int(table.entry_doc[hit.docnum])
         other = table.ids[other_ord] if other_ord >= 0 else None
-        if other is None or other in seen:
+        # Only practices: not a case's opening before its first heading, nor a bare heading.
+        if other is None or other in seen or not hit.get("practice"):
             continue
         seen.add(other)
         body = hit.get("body", "")

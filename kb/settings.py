@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "", "签名会话 Cookie 的密钥；为空时在数据目录生成并保存 secret_key 文件（权限 600）", str),
     Setting("cookie_secure", False, "会话 Cookie 只经 HTTPS 发送；部署在 HTTPS 之后时设为 true", bool),
     Setting("session_hours", 12, "登录会话的有效时长（小时）", int),
+    Setting("public_url", "", "读者访问本站的地址（如 https://dangjian.example.org）：引用的网络版、订阅源和分享信息里的链接用它；为空时用请求的地址，本机回环地址（127.0.0.1、localhost）则不给出网络版引用", str),
     Setting("upload_mb", 32, "网页导入时一次上传的总大小上限（MB）", int),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -69,6 +70,7 @@ class Settings:
     secret_key: str
     cookie_secure: bool
     session_hours: int
+    public_url: str
     upload_mb: int
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -138,7 +140,23 @@ def load_settings(
     if values["data_dir"] is None:
         values["data_dir"] = base
     resolved = {s.name: _coerce(s, values[s.name], sources[s.name]) for s in SETTINGS}
+    resolved["public_url"] = public_url(str(resolved["public_url"]), sources["public_url"])
     return Settings(**resolved, sources=sources)
+
+
+def public_url(value: str, source: str) -> str:
+    """``public_url`` checked: empty, or an http(s) address with a host and no query or fragment;
+    kept without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise StartupError(f"设置 public_url 的值无效（来自 {source}）：{value!r}；"
+                           "应为 http:// 或 https:// 开头、不带查询参数的网址，如 https://dangjian.example.org")
+    return text.rstrip("/")
 
 
 def override(settings: Settings, overrides: dict[str, object]) -> Settings:
@@ -153,6 +171,8 @@ def override(settings: Settings, overrides: dict[str, object]) -> Settings:
         if key == "data_dir":
             raise StartupError("data_dir 不能在已解析的设置上覆盖：请为另一个数据目录重新载入设置")
         changes[key] = _coerce(_BY_NAME[key], value, "override")
+        if key == "public_url":
+            changes[key] = public_url(str(changes[key]), "override")
     if not changes:
         return settings
     return replace(settings, **changes, sources={**settings.sources, **dict.fromkeys(changes, "override")})

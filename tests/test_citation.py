@@ -87,7 +87,7 @@ def test_place_of_publication_is_the_city(region, place):
     assert f"[R]. {place}: 临江区凝聚力工程学会, 2021." in cite(make_doc(region=region))
 
 
-@pytest.mark.parametrize("doc_type", ["经验材料", "案例", "调研报告", None, "", "其他"])
+@pytest.mark.parametrize("doc_type", ["经验材料", "案例", "调研报告", None, "", "新类型"])
 def test_reports_and_unknown_types_are_r(doc_type):
     doc = make_doc(type=doc_type)
     assert type_code(doc) == "R"
@@ -95,7 +95,10 @@ def test_reports_and_unknown_types_are_r(doc_type):
 
 
 def test_type_code_mapping():
-    assert dict(DOC_TYPE_CODES) == {"经验材料": "R", "案例": "R", "调研报告": "R", "理论文章": "J"}
+    codes = dict(DOC_TYPE_CODES)
+    assert {codes[t] for t in ("经验材料", "案例", "调研报告", "工作报告")} == {"R"}
+    assert (codes["理论文章"], codes["报纸文章"], codes["网页"], codes["汇编"], codes["内部资料"]) == (
+        "J", "N", "EB", "G", "Z")
     with pytest.raises(TypeError):
         DOC_TYPE_CODES["新类型"] = "M"  # type: ignore[index]
 
@@ -166,8 +169,8 @@ def test_titles_ending_in_punctuation(title, shown):
 
 
 def test_no_doubled_full_stop_after_an_author_or_url_ending_in_one():
-    result = cite(make_doc(author="Smith J."), url="http://x/doc/hx-1.", accessed=ACCESSED)
-    assert result.startswith(f"Smith J. {TITLE}[R/OL]. ")
+    result = cite(make_doc(author=None, unit="Example Co."), url="http://x/doc/hx-1.", accessed=ACCESSED)
+    assert result.startswith(f"Example Co. {TITLE}[R/OL]. ")
     assert result.endswith("[2026-11-28]. http://x/doc/hx-1.")
     assert ".." not in result
 

@@ -694,3 +694,19 @@ def test_import_upload(clients, db, who, csrf, files):
     fields = [(field, (name, content)) for field, name, content in files]
     response = refused_changes_nothing(db, lambda: multipart(clients[who], "/import", fields, csrf=bool(csrf)))
     answered(response, api=False)
+
+
+@pytest.mark.parametrize("args", [[b"show", b"\xff"], [b"remove", b"hx-\xfe\xff"],
+                                  [b"show", b"\xd6\xd0\xce\xc4"]])  # 中文 in GBK
+def test_a_command_line_argument_that_is_not_utf8_is_a_message_not_a_traceback(tmp_path, args):
+    """A terminal in another encoding hands ``kb`` bytes Python keeps as lone surrogates."""
+    import subprocess
+
+    from live_server import KB, kb_env
+
+    done = subprocess.run([str(KB).encode(), *args], env=kb_env(tmp_path / "data"),
+                          capture_output=True, timeout=120)
+    err = done.stderr.decode("utf-8")
+    assert done.returncode == 1, err
+    assert "Traceback" not in err
+    assert "不是 UTF-8 编码" in err

@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 import sqlite3
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ class Access:
     string: str = ""
     closed: bool = False  # answers everyone with the login page (/setup once there are accounts)
 
+
+# Routes that send a file to save (originals, references, handouts): attachments, never pages.
+DOWNLOAD = re.compile(r"/original$|/cite\.\w+$|/references\.\w+$|/handout\.\w+$")
 
 POLICY: dict[str, Access] = {
     "pages.index": Access(get=READER),
@@ -114,6 +118,11 @@ POLICY: dict[str, Access] = {
     "editing.api_save": Access(post=EDITOR),
     "editing.remove": Access(get=ADMIN, post=ADMIN),
     "editing.removed": Access(get=ADMIN),
+    "stats.page": Access(get=ANON),  # published material only without a login (tests/test_stats.py)
+    "stats.api": Access(get=ANON),
+    "feeds.atom": Access(get=ANON),
+    "citations.document": Access(get=READER),
+    "citations.pearl_string": Access(get=ANON, string="view"),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
@@ -366,8 +375,8 @@ class Audit(HTMLParser):
         attributes = dict(attrs)
         if tag == "script" and not (attributes.get("src") or "").startswith("/static/"):
             self.problems.append(f"a script that is not the app's own: <script {attrs}>")
-        if tag in FOREIGN_TAGS:
-            self.problems.append(f"a <{tag}> tag: {attrs}")
+        if tag in FOREIGN_TAGS and not (tag == "svg" and (attributes.get("class") or "").startswith("chart ")):
+            self.problems.append(f"a <{tag}> tag: {attrs}")  # the charts of /stats are the app's own SVG
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"an event handler attribute {name}={value!r} on <{tag}>")
@@ -471,6 +480,10 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "editing.edit": Req(f"/doc/{HUB.id}/edit"),
         "editing.api_metadata": Req(f"/api/documents/{HUB.id}/metadata"),
         "editing.removed": Req("/admin/removed"),
+        "stats.page": Req("/stats"),
+        "stats.api": Req("/api/stats"),
+        "feeds.atom": Req("/feed.atom"),
+        "citations.document": Req(f"/doc/{CLUBHOUSE.id}/cite.ris"),
     }
     made: dict[str, Callable[[str | None], Req]] = {k: (lambda v, r=r: r) for k, r in fixed.items()}
     made.update({
@@ -487,6 +500,7 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "pearls.create": lambda v: Req("/pearls", form={"title": f"新的串{n()}"}),
         "pearls.view": string_route("/pearls/{id}"),
         "pearls.handout": string_route("/pearls/{id}/print"),
+        "citations.pearl_string": string_route("/pearls/{id}/references.bib"),
         "pearls.edit": string_route("/pearls/{id}/edit"),
         "pearls.update": update,
         "pearls.add": add,
@@ -555,9 +569,11 @@ def _check_shape(response, url: str, method: str, json_request: bool = False) ->
     body = response.get_data()
     if method == "HEAD":
         return [] if not body else ["HEAD answered with a body"]
-    if url.endswith("/original") and status == 200:  # a download, never shown as a page
+    if status == 200 and DOWNLOAD.search(url.split("?")[0]):  # a download, never shown as a page
         if not response.headers.get("Content-Disposition", "").startswith("attachment"):
-            problems.append("the original file is not sent as an attachment")
+            problems.append(f"the download {url} is not sent as an attachment")
+        if ctype.startswith("text/html"):
+            problems.append(f"the download {url} is sent as a page")
     elif url.startswith("/api/") or json_request:
         if not ctype.startswith("application/json"):
             return [f"API answered {ctype}"]
@@ -567,6 +583,12 @@ def _check_shape(response, url: str, method: str, json_request: bool = False) ->
             problems.append(f"API {status} with error {data.get('error')!r}, not {wanted!r}")
         if wanted and not data.get("message"):
             problems.append(f"API {status} without a message")
+    elif url == "/feed.atom" and status == 200:  # the Atom feed: XML, every text escaped
+        if not ctype.startswith("application/atom+xml"):
+            return [f"the feed answered {ctype}"]
+        ET.fromstring(body)
+        problems += [f"the payload {p!r} as markup in the feed" for p in (*PAYLOADS, *MARKDOWN_PAYLOADS)
+                     if "<" in p and p.encode() in body]
     elif status == 200:
         if not ctype.startswith("text/html"):
             problems.append(f"page answered {ctype}")
@@ -788,6 +810,8 @@ XSS_PAGES = (
     Shown("/doc/{doc}/edit", EDITORS, ("document title",)),
     Shown("/admin/users", ADMINS, ()),
     Shown("/import", ADMINS, ()),
+    Shown("/stats", READERS, ("document type", "document domain", "mode name")),  # the charts' tables
+    Shown("/stats", ("anon",), ()),  # the public scope: inert
 )
 
 
@@ -852,6 +876,7 @@ XSS_JSON = (
     Shown("/api/pearls", EVERYONE, ("pearl string title", "pearl string theme")),
     Shown("/api/pearls/{string}", EVERYONE, (*PEARL_FIELDS, "document title", "heading", "practice text")),
     Shown("/api/jobs", EDITORS, ("mode name",)),
+    Shown("/api/stats", READERS, ("document type", "document domain", "mode name")),
 )
 
 
@@ -873,6 +898,19 @@ def test_the_api_carries_payloads_as_data(xss_site, shown):
                          for f in shown.fields for i in payloads if (f, i) in values and values[f, i] not in strings]
             problems += _inert_json(data, where)
     assert not problems, "\n".join(problems)
+
+
+def test_the_feed_carries_payloads_as_text(xss_site):
+    """The Atom feed: XML whose entry titles are the stored titles, the payloads never markup."""
+    values = stored_values(xss_site)
+    atom = "{http://www.w3.org/2005/Atom}"
+    for identity in ("anon", "reader"):
+        body = xss_site.client(True, identity).get("/feed.atom").get_data()
+        assert not [p for p in (*PAYLOADS, *MARKDOWN_PAYLOADS) if "<" in p and p.encode() in body], identity
+        titles = {e.findtext(f"{atom}title") for e in ET.fromstring(body).iter(f"{atom}entry")}
+        wanted = ["pearl string title"] + (["document title"] if identity == "reader" else [])
+        missing = [(f, i) for f in wanted for i in range(len(PAYLOADS)) if values[f, i] not in titles]
+        assert not missing, (identity, missing)
 
 
 def _shows_as_text(response, wanted: str | None) -> list[str]:  # noqa: ANN001

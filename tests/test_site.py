@@ -332,7 +332,8 @@ def test_case_page_marks_evidence_for_editors_and_offers_a_citation(reader, edit
     html = reader.get(f"/doc/{doc_id}").get_data(as_text=True)  # readers: confirmed modes only
     assert '<mark class="evidence"' not in html and "系统建议" not in html and "得分" not in html
     assert 'class="legend' not in html and "mode suggested" not in html
-    assert "GB/T 7714" in html and "[R]" in html and "[R/OL]" in html
+    assert "GB/T 7714" in html and "[R]" in html
+    assert "[R/OL]" not in html  # served at localhost: no online form (tests/test_citation_site.py)
     assert "目录" in html
 
 

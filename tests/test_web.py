@@ -135,6 +135,9 @@ def test_no_external_resources(client):
     for url in ("/", "/search?q=党建", f"/doc/{HUB.id}"):
         html = get(client, url).get_data(as_text=True)
         assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
+        # a link to the Atom feed (rel="alternate") names it; it is not loaded with the page
+        assert re.findall(r'<link rel="alternate"[^>]+href="([^"]+)"', html) == ["/feed.atom"]
+        html = re.sub(r'<link rel="alternate"[^>]+>', "", html)
         sources = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
         assert sources and all(src.startswith("/static/") for src in sources), sources
         assert "<script>" not in html  # no inline script: the CSP forbids it

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from hongxian import Hongxian
+from hongxian.citations import is_loopback
 from kb.errors import KbError, Unauthorized, storage_error
 from kb.model import WHOLE_DOCUMENT
 from kb.settings import SETTINGS, Settings, load_settings
@@ -207,6 +208,12 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     auth.login_manager.init_app(app)
     for module in (pages, auth, modes, tagging, pearls, admin, api, jobs, editing):
         app.register_blueprint(module.bp)
+    from . import citations, feeds, sharing, stats
+
+    for module in (stats, feeds):  # the picture of the collection, the Atom feed
+        app.register_blueprint(module.bp)
+    app.register_blueprint(citations.bp)  # RIS / BibTeX / text references
+    sharing.init_app(app)  # Open Graph metadata
     app.before_request(_gate)
     app.context_processor(_template_globals)
     from .markdown import markdown_excerpt, render_markdown
@@ -353,10 +360,21 @@ def _security_headers(response):  # noqa: ANN001, ANN202
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure or is_loopback(request.url_root):
+        # Browsers ignore COOP on an untrustworthy origin (plain HTTP at a network address) and
+        # log an error on every page: send it only where it takes effect.
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if response.mimetype == "text/html" or request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (``/pearls/3``, with its query string if any) as an absolute URL: the one place
+    the site makes absolute URLs (Open Graph, the Atom feed). The ``public_url`` setting, the
+    address readers use, else the request's own address."""
+    base = core().settings.public_url or request.url_root.rstrip("/")
+    return base + "/" + path.lstrip("/")

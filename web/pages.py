@@ -113,13 +113,13 @@ def document(doc_id: str):  # noqa: ANN201
     app = core()
     doc = app.documents.show(doc_id)
     similar = app.search.similar(doc_id, missing_ok=True)
-    url = url_for("pages.document", doc_id=doc_id, _external=True)
+    url = app.citations.document_url(doc_id, request.url_root)
     user = viewer()
     editor = bool(user and user.can(Role.EDITOR))
     return render_template(
         "document.html", doc=doc, similar=similar, evidence=evidence_sentences(doc) if editor else {},
         profile=app.documents.profile(doc),
-        marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url),
+        marked=marked_paragraphs, citation=cite(doc), citation_online=cite(doc, url=url) if url else None,
         strings=app.pearls.addable(user), history=app.tagging.history(doc_id) if user and user.can(Role.EDITOR) else [],
         in_strings=app.pearls.containing(doc_id, user), taxonomy=app.modes.taxonomy())
 

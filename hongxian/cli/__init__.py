@@ -6,10 +6,11 @@
 ``server.py``          serve, settings, status, jobs
 ``accounts.py``        user add / passwd / role / list
 ``operations.py``      backup, restore, check, export, import-state
+``cite.py``            cite
 =====================  ===============================================================
 """
 
-from . import accounts, documents, operations, server, taxonomy  # noqa: F401 - each registers its commands
+from . import accounts, cite, documents, operations, server, taxonomy  # noqa: F401 - each registers its commands
 from .base import main
 
 __all__ = ["main"]

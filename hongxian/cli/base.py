@@ -22,13 +22,20 @@ Bars = tuple[Callable[[int], None], Callable[[int], None], Callable[[], None]]
 class KbGroup(click.Group):
     """Turns :class:`KbError` into a one-line message and exit status 1, never a traceback; so
     too a full disk, a read-only or unwritable data directory (``OSError`` ENOSPC, EACCES,
-    EROFS …, SQLite's "database or disk is full"): :func:`kb.errors.storage_error`."""
+    EROFS …, SQLite's "database or disk is full"): :func:`kb.errors.storage_error`; and an
+    argument that is not UTF-8 (a terminal in another encoding: Python keeps the bytes as lone
+    surrogates, which cannot be looked up or stored)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except KbError as exc:
             raise click.ClickException(exc.message) from exc
+        except UnicodeEncodeError as exc:
+            if "surrogates not allowed" not in str(exc):
+                raise
+            raise click.ClickException(
+                "命令行参数含有不是 UTF-8 编码的字节，无法识别：请把终端的编码设为 UTF-8 后再试") from exc
         except (OSError, sqlite3.OperationalError) as exc:
             fault = storage_error(exc)
             if fault is None:

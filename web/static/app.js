@@ -3,16 +3,44 @@
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]');
 
-  // Copy a citation to the clipboard.
+  // Copy a citation. The Clipboard API exists only in a secure context (HTTPS, localhost): a
+  // site served over plain HTTP at a network address falls back to selecting the text and
+  // execCommand("copy"); if that fails too the text stays selected and the page says so.
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  function fallbackCopy(node) {
+    selectText(node);
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    return copied;
+  }
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var target = document.querySelector(button.getAttribute("data-copy"));
-      if (!target || !navigator.clipboard) { return; }
-      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-        var label = button.textContent;
-        button.textContent = "已复制";
-        setTimeout(function () { button.textContent = label; }, 1500);
-      });
+      if (!target) { return; }
+      var box = button.closest("section") || document;
+      var status = box.querySelector(".copy-status");
+      function say(ok) {
+        if (ok) { window.getSelection().removeAllRanges(); } else { selectText(target); }
+        var text = ok ? "已复制" : "请手动复制：引用已选中，按 Ctrl+C（Mac 上按 ⌘C）";
+        if (status) { status.textContent = text; status.className = "copy-status " + (ok ? "ok" : "manual"); }
+        var label = button.getAttribute("data-label") || button.textContent;
+        button.setAttribute("data-label", label);
+        button.textContent = ok ? "已复制" : "请手动复制";
+        setTimeout(function () { button.textContent = label; }, 2500);
+      }
+      var text = target.textContent.trim();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { say(true); },
+          function () { say(fallbackCopy(target)); });
+      } else {
+        say(fallbackCopy(target));
+      }
     });
   });
 
