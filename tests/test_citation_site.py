@@ -190,3 +190,19 @@ def test_kb_cite_online_needs_public_url_and_a_known_id(built, runner, monkeypat
     assert result.exit_code == 1 and "没有编号为 t-none 的文档" in result.output
     result = runner.invoke(main, ["--data-dir", data, "cite", CLUBHOUSE.id, "--format", "pdf"])
     assert result.exit_code == 2
+
+
+def test_type_fields_offer_the_types_the_citation_rules_know(tmp_path):
+    from site_client import PASSWORD, login
+
+    from kb.citation import DOCUMENT_TYPES
+
+    core = build(tmp_path, DOCS).core
+    with core.kb as kb:
+        kb.accounts.add("admin", PASSWORD, "admin")
+    client = login(create_app({"TESTING": True}, core=core), "admin")
+    for url in (f"/doc/{HUB.id}/edit", "/import"):
+        html = client.get(url).get_data(as_text=True)
+        assert 'list="doc-types"' in html, url
+        options = re.findall(r'<option value="([^"]+)">', html.split('<datalist id="doc-types">')[1].split("</datalist>")[0])
+        assert options == list(DOCUMENT_TYPES) and {"报纸文章", "网页", "汇编", "内部资料"} <= set(options)

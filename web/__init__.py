@@ -261,10 +261,13 @@ def _login_required() -> bool:
 
 
 def _template_globals() -> dict[str, object]:
+    from kb.citation import DOCUMENT_TYPES
+
     from .auth import viewer
     from .jobs import active_jobs
 
-    return {"viewer": viewer(), "login_required": _login_required(), "active_jobs": active_jobs}
+    return {"viewer": viewer(), "login_required": _login_required(), "active_jobs": active_jobs,
+            "DOCUMENT_TYPES": DOCUMENT_TYPES}
 
 
 def core() -> Hongxian:
