@@ -13,6 +13,7 @@ user is doing:
 ``accounts``       accounts and roles, logging in, the first administrator
 ``jobs``           slow work off the request (index updates, rebuilds, re-suggesting)
 ``operations``     backup, check and repair, export and import of the curated state
+``handouts``       a pearl string or a case as a handout: PDF, Word, Markdown
 =================  ==========================================================================
 
 Every use case that writes the knowledge base keeps the index in step here (by asking for a
@@ -42,6 +43,7 @@ from kb.taxonomy import load_taxonomy
 from .accounts import AccountCases
 from .curation import PearlCases
 from .documents import DocumentCases
+from .handouts import HandoutCases
 from .jobs import Jobs
 from .operations import OperationCases
 from .searching import SearchCases
@@ -82,6 +84,7 @@ class Hongxian:
         self.pearls = PearlCases(self)
         self.accounts = AccountCases(self)
         self.operations = OperationCases(self)
+        self.handouts = HandoutCases(self)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, background: bool = False,

@@ -5,11 +5,12 @@
 ``taxonomy.py``        modes, eval
 ``server.py``          serve, settings, status, jobs
 ``accounts.py``        user add / passwd / role / list
-``operations.py``      backup, restore, check, export, import-state
+``operations.py``      backup, restore, check, import-state
+``export.py``          export (the state as JSON; handouts of pearl strings and cases)
 =====================  ===============================================================
 """
 
-from . import accounts, documents, operations, server, taxonomy  # noqa: F401 - each registers its commands
+from . import accounts, documents, export, operations, server, taxonomy  # noqa: F401 - each registers its commands
 from .base import main
 
 __all__ = ["main"]
