@@ -41,9 +41,11 @@ def to_markdown(outline: Outline) -> str:
         out += ["  \n".join(facts), ""]
     out += [f"{SITE_NAME}", "", "## 目录", ""]
     for part in outline.contents:
-        indent = "  " * (part.level - 1)
         source = f"（《{part.source}》）" if outline.kind == "pearls" and part.source != part.heading else ""
-        out.append(f"{indent}- {part.title}{source}")
+        if part.level == 1:  # an ordered list whose numbers are the handout's own
+            out.append(f"{part.number}. {part.heading}{source}")
+        else:
+            out.append(f"{'   ' * (part.level - 1)}- {part.title}")
     out.append("")
     if outline.intro:
         out += ["## 导言", "", outline.intro, ""]
