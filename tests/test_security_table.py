@@ -112,6 +112,8 @@ POLICY: dict[str, Access] = {
     "editing.save": Access(post=EDITOR),
     "editing.api_metadata": Access(get=EDITOR),
     "editing.api_save": Access(post=EDITOR),
+    "handouts.pearl_string": Access(get=ANON, string="view"),
+    "handouts.document": Access(get=READER),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
@@ -487,6 +489,8 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
         "admin.users_change": lambda v: Req("/admin/users", form={"action": "add", "username": f"newcomer{n()}",
                                                                    "password": PASSWORD, "role": "reader"}),
         "api.pearl_string": string_route("/api/pearls/{id}"),
+        "handouts.pearl_string": string_route("/pearls/{id}/handout.md"),  # the same rule for pdf, docx
+        "handouts.document": lambda v: Req(f"/doc/{HUB.id}/handout.md"),
     })
     return made
 
@@ -543,9 +547,9 @@ def _check_shape(response, url: str, method: str, json_request: bool = False) ->
     body = response.get_data()
     if method == "HEAD":
         return [] if not body else ["HEAD answered with a body"]
-    if url.endswith("/original") and status == 200:  # a download, never shown as a page
+    if (url.endswith("/original") or "/handout." in url) and status == 200:  # downloads, never pages
         if not response.headers.get("Content-Disposition", "").startswith("attachment"):
-            problems.append("the original file is not sent as an attachment")
+            problems.append("the download is not sent as an attachment")
     elif url.startswith("/api/") or json_request:
         if not ctype.startswith("application/json"):
             return [f"API answered {ctype}"]

@@ -26,7 +26,7 @@ FORMAT = "any(pdf, docx, md)"  # the route converter of the format
 def attachment(handout: Handout, fallback: str) -> Response:
     """``handout`` as a download: its MIME type, ``Content-Disposition: attachment`` with the
     ASCII ``fallback`` name and the real (Chinese) one as ``filename*``."""
-    response = Response(handout.data, mimetype=handout.mime)
+    response = Response(handout.data, content_type=handout.mime)
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(handout.filename, safe='')}")
     response.headers["Cache-Control"] = "private, no-cache"
