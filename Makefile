@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # The browser tests drive Debian's headless Chromium; without a CJK font pages render as boxes.
+# The handouts' tests need Pango (WeasyPrint) and LibreOffice (the .docx rendered to pictures).
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -49,6 +50,17 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else \
 	    echo "The browser tests need Debian's chromium and a CJK font: sudo apt-get install chromium fonts-noto-cjk" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	@# Handouts: WeasyPrint (PDF) needs Pango; the .docx pictures need LibreOffice (soffice).
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so.0' || ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' \
+	    || ! command -v soffice >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libpango-1.0-0, libpangoft2-1.0-0 and libreoffice-writer-nogui for the handouts"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libreoffice-writer-nogui >/dev/null; \
+	  else \
+	    echo "Handouts need Pango and LibreOffice: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libreoffice-writer-nogui" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

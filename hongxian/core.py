@@ -14,6 +14,7 @@ user is doing:
 ``jobs``           slow work off the request (index updates, rebuilds, re-suggesting)
 ``operations``     backup, check and repair, export and import of the curated state
 ``stats``          a picture of the collection: counts per mode, domain, region, year, gap map
+``handouts``       a pearl string or a case as a handout: PDF, Word, Markdown
 =================  ==========================================================================
 
 Every use case that writes the knowledge base keeps the index in step here (by asking for a
@@ -44,6 +45,7 @@ from .accounts import AccountCases
 from .citations import CitationCases
 from .curation import PearlCases
 from .documents import DocumentCases
+from .handouts import HandoutCases
 from .jobs import Jobs
 from .operations import OperationCases
 from .searching import SearchCases
@@ -87,6 +89,7 @@ class Hongxian:
         self.operations = OperationCases(self)
         self.stats = StatsCases(self)
         self.citations = CitationCases(self)
+        self.handouts = HandoutCases(self)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, background: bool = False,

@@ -123,6 +123,8 @@ POLICY: dict[str, Access] = {
     "feeds.atom": Access(get=ANON),
     "citations.document": Access(get=READER),
     "citations.pearl_string": Access(get=ANON, string="view"),
+    "handouts.pearl_string": Access(get=ANON, string="view"),
+    "handouts.document": Access(get=READER),
 }
 
 OK, LOGIN, FORBIDDEN, HIDDEN = "allowed", "login", "forbidden (403)", "hidden (404)"
@@ -513,6 +515,8 @@ def _requests(site: Site) -> dict[str, Callable[[str | None], Req]]:
                                                                    "password": PASSWORD, "role": "reader"}),
         "api.pearl_string": string_route("/api/pearls/{id}"),
         "editing.remove": remove,
+        "handouts.pearl_string": string_route("/pearls/{id}/handout.md"),  # the same rule for pdf, docx
+        "handouts.document": lambda v: Req(f"/doc/{HUB.id}/handout.md"),
     })
     return made
 

@@ -202,11 +202,11 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hongxian"] = core
 
-    from . import admin, api, auth, editing, jobs, modes, pages, pearls, tagging
+    from . import admin, api, auth, editing, handouts, jobs, modes, pages, pearls, tagging
 
     csrf.init_app(app)
     auth.login_manager.init_app(app)
-    for module in (pages, auth, modes, tagging, pearls, admin, api, jobs, editing):
+    for module in (pages, auth, modes, tagging, pearls, admin, api, jobs, editing, handouts):
         app.register_blueprint(module.bp)
     from . import citations, feeds, sharing, stats
 

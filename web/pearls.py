@@ -71,8 +71,10 @@ def view(string_id: int):  # noqa: ANN201
 @bp.get(f"/<{ID}:string_id>/print")
 @public
 def handout(string_id: int):  # noqa: ANN201
+    """The handout to print from the browser: the outline of the PDF (:mod:`hongxian.handouts`)."""
     string = core().pearls.get(string_id, viewer())
-    return render_template("pearls/print.html", string=string, citations=core().pearls.citations(string))
+    return render_template("pearls/print.html", string=string,
+                           outline=core().handouts.pearl_outline(string_id, viewer()))
 
 
 @bp.get(f"/<{ID}:string_id>/edit")

@@ -1,9 +1,8 @@
-"""``kb backup``, ``kb restore``, ``kb check``, ``kb export`` and ``kb import-state``."""
+"""``kb backup``, ``kb restore``, ``kb check`` and ``kb import-state`` (``kb export``: :mod:`.export`)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -112,28 +111,6 @@ def _echo_check(result: dict) -> None:
             click.echo(f"索引：{index['stray_sections']} 个段落条目找不到所属文档")
     for line in result["advice"]:
         click.echo(f"建议：{line}")
-
-
-@main.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="写入这个文件（默认输出到标准输出）")
-@click.pass_context
-def export(ctx: click.Context, output: str | None) -> None:
-    """把工作模式、标注决定及其记录、珍珠串导出为 JSON（kb import-state 可读回）。"""
-    state = core_of(ctx).operations.export_state()
-    text = json.dumps(state, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    click.echo(f"已导出到 {target}：{len(state['tags'])} 个标注，{len(state['decisions'])} 条决定记录，"
-               f"{len(state['pearl_strings'])} 串珍珠", err=True)
 
 
 def _no_constant(name: str) -> object:
