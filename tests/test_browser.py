@@ -27,6 +27,8 @@ from browser_support import (
 from playwright.sync_api import Page, expect
 from stock import CLUBHOUSE, HUB, SALON
 
+from hongxian.handouts import strip_numbering
+
 
 def editor_order(page: Page) -> list[int]:
     return [int(x) for x in page.locator("ol.pearl-editor > li.pearl-item").evaluate_all(
@@ -309,8 +311,11 @@ def test_curator_builds_reorders_annotates_and_publishes_a_pearl_string(page, wa
         pearls = visitor.locator("article.pearl-string ol.pearls > li.pearl")
         expect(pearls).to_have_count(3)
         assert [int(x) for x in pearls.evaluate_all("els => els.map(e => e.id.split('-')[1])")] == order
-        expect(pearls.locator("header h2")).to_have_text([f"{n + 1}{t}" for n, t in enumerate(expected)])
-        expect(visitor.get_by_role("navigation", name="目录").get_by_role("link")).to_have_text(expected)
+        # Numbered in the string's own order, without the source's 2、 or （三） (strip_numbering).
+        shown = [strip_numbering(t) for t in expected]
+        assert shown != expected  # the flow's practices carry source numbers
+        expect(pearls.locator("header h2")).to_have_text([f"{n + 1}{t}" for n, t in enumerate(shown)])
+        expect(visitor.get_by_role("navigation", name="目录").get_by_role("link")).to_have_text(shown)
         expect(visitor.locator(".string-intro strong")).to_have_text("会所文化")
         expect(visitor.locator(f"#pearl-{c} .commentary strong")).to_have_text("重点")
         expect(visitor.locator(f"#pearl-{a} .commentary")).to_contain_text("<script>alert('xss')</script>")

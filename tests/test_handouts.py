@@ -490,3 +490,14 @@ def test_case_handouts_need_a_login_when_the_site_does(handout):
     app = create_app({"TESTING": True, "LOGIN_REQUIRED": True}, core=handout["core"])
     response = app.test_client().get(f"/doc/{LEAGUE.id}/handout.pdf")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_pearl_string_page_shows_headings_without_the_source_numbering(handout):
+    """The string's own page, like its handout: 组建多个服务联盟, not （三）组建多个服务联盟."""
+    html = login(create_app({"TESTING": True}, core=handout["core"]), "curator").get(
+        f"/pearls/{handout['id']}").get_data(as_text=True)
+    toc = html.split('<nav class="toc-inline"')[1].split("</nav>")[0]
+    titles = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2><span class=\"pearl-no\">\d+</span>(.*?)</h2>", html)]
+    assert titles == [HEADINGS[i] for i in ORDER]
+    for numbered in SOURCE_NUMBERED:
+        assert numbered not in toc and all(numbered not in t for t in titles)

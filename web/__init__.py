@@ -221,6 +221,9 @@ def create_app(config: dict[str, object] | None = None, core: Hongxian | None = 
     app.jinja_env.globals["WHOLE_DOCUMENT"] = WHOLE_DOCUMENT  # a pearl or tag of the whole case
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(markdown_excerpt, "excerpt")
+    from hongxian.handouts import strip_numbering
+
+    app.add_template_filter(strip_numbering, "unnumbered")  # a pearl's heading without 2、 （三）
     app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(KbError, _kb_error)
     app.register_error_handler(OSError, _storage_error)
