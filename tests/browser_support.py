@@ -185,12 +185,13 @@ def login(page: Page, username: str, start: str = "/") -> None:
     expect(page.locator(".sitenav .who")).to_have_text(username)
 
 
-def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot of the flow's last page, checked to exist and hold something."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+def shot(page: Page, name: str, folder: Path = ARTIFACTS, full_page: bool = True) -> Path:
+    """A screenshot of the flow's last page (the whole page unless ``full_page`` is false) in
+    ``folder`` (``test-artifacts/browser/`` by default), checked to exist and hold something."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     path.unlink(missing_ok=True)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.is_file() and path.stat().st_size > 10_000, f"screenshot {path} is missing or empty"
     return path
 

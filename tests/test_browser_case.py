@@ -7,10 +7,9 @@ label on one line. Screenshots: ``test-artifacts/case/``."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from browser_support import DESKTOP, PHONE, login
+from browser_support import DESKTOP, PHONE, login, shot
 from playwright.sync_api import Page, expect
 from stock import CLUBHOUSE, PLATFORM, SERVICE
 
@@ -18,15 +17,6 @@ from kb.settings import CHECKOUT
 
 ARTIFACTS = CHECKOUT / "test-artifacts" / "case"
 ADMIN = ("chief", "chief-pass-123")
-
-
-def case_shot(page: Page, name: str, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    path.unlink(missing_ok=True)
-    page.screenshot(path=str(path), full_page=full_page)
-    assert path.is_file() and path.stat().st_size > 10_000, f"screenshot {path} is missing or empty"
-    return path
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,12 +71,12 @@ def test_the_phone_filter_button_is_above_the_results_and_brings_the_filters(pag
     assert button.bounding_box()["y"] + button.bounding_box()["height"] < PHONE["height"]  # on the first screen
     facets = page.locator("aside.facets")
     expect(facets).not_to_be_in_viewport()
-    case_shot(page, "search-phone-top", full_page=False)
+    shot(page, "search-phone-top", ARTIFACTS, full_page=False)
     button.click()
     expect(page).to_have_url(re.compile(r"#filters$"))
     expect(facets).to_be_in_viewport()
     expect(facets.get_by_role("heading", name="工作模式")).to_be_in_viewport()
-    case_shot(page, "search-phone-filters", full_page=False)
+    shot(page, "search-phone-filters", ARTIFACTS, full_page=False)
     facets.get_by_role("link", name="↑ 回到检索结果").click()
     expect(first).to_be_in_viewport()
     # a chosen filter is counted on the button
@@ -111,8 +101,8 @@ def test_the_case_page_at_phone_width_for_a_reader_and_an_editor(page, watch, br
     expect(page.get_by_text("系统建议")).to_have_count(0)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width}px wide at phone width"
-    case_shot(page, "case-phone")
-    case_shot(page, "case-phone-top", full_page=False)
+    shot(page, "case-phone", ARTIFACTS)
+    shot(page, "case-phone-top", ARTIFACTS, full_page=False)
 
     editor = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=live.url)
     try:
@@ -123,17 +113,17 @@ def test_the_case_page_at_phone_width_for_a_reader_and_an_editor(page, watch, br
         expect(other.locator(".doc-modes .mode.suggested", has_text="服务导入型")).to_be_visible()
         width = other.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the editor's page is {width}px wide at phone width"
-        case_shot(other, "case-phone-editor")
+        shot(other, "case-phone-editor", ARTIFACTS)
         other.locator("#modes").scroll_into_view_if_needed()
-        case_shot(other, "case-phone-editor-modes", full_page=False)
+        shot(other, "case-phone-editor-modes", ARTIFACTS, full_page=False)
         other.locator("mark.evidence").first.scroll_into_view_if_needed()
-        case_shot(other, "case-phone-editor-evidence", full_page=False)
+        shot(other, "case-phone-editor-evidence", ARTIFACTS, full_page=False)
     finally:
         editor.close()
     page.set_viewport_size(DESKTOP)
     page.goto(f"/doc/{CLUBHOUSE.id}")  # the author's keywords, an extracted summary
     expect(page.locator("section.abstract")).to_contain_text("关键词会所文化")
-    case_shot(page, "case-desktop-reader")
+    shot(page, "case-desktop-reader", ARTIFACTS)
     watch.assert_clean()
 
 

@@ -8,24 +8,13 @@ The documents are those of tests/stock.py (written for the tests; fictional plac
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from browser_support import DESKTOP, PHONE, login, query_of, seed_string
+from browser_support import DESKTOP, PHONE, login, query_of, seed_string, shot
 from playwright.sync_api import Page, expect
 
 from kb.settings import CHECKOUT
 
 ARTIFACTS = CHECKOUT / "test-artifacts" / "stats"
-
-
-def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot in ``test-artifacts/stats/``, checked to exist and hold something."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    path.unlink(missing_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    assert path.is_file() and path.stat().st_size > 10_000, f"screenshot {path} is missing or empty"
-    return path
 
 
 def _count_shown(page: Page) -> int:
@@ -71,18 +60,18 @@ def test_stats_at_desktop_and_phone_width(page: Page, live, watch) -> None:
     login(page, "teacher")
     page.goto("/stats")
     page.set_viewport_size(DESKTOP)
-    shot(page, "stats-desktop")
+    shot(page, "stats-desktop", ARTIFACTS)
     page.set_viewport_size(PHONE)
     page.reload()
     # charts scale to the phone: no chart wider than the page
     widths = page.evaluate("() => [...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().right)")
     assert widths and max(widths) <= PHONE["width"], widths
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"] + 1
-    shot(page, "stats-phone")
+    shot(page, "stats-phone", ARTIFACTS)
     page.locator("#modes").screenshot(path=str(ARTIFACTS / "stats-phone-modes.png"))
     page.emulate_media(media="print")
     page.set_viewport_size(DESKTOP)
-    shot(page, "stats-print")
+    shot(page, "stats-print", ARTIFACTS)
     watch.assert_clean()
 
 
@@ -96,7 +85,7 @@ def test_visitor_sees_published_material_only(page: Page, live, watch) -> None:
         expect(page.locator(".totals dd").first).to_have_text("1")
         assert page.locator("#modes svg a").count() == 0  # nothing to link to without a login
         assert page.locator("#gaps td a").count() == 0
-        shot(page, "stats-public")
+        shot(page, "stats-public", ARTIFACTS)
         feed = page.locator("link[rel=alternate][type='application/atom+xml']")
         expect(feed).to_have_attribute("href", "/feed.atom")
         watch.assert_clean()
