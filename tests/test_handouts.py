@@ -240,15 +240,22 @@ def test_pdf_has_page_numbers_and_embedded_cjk_fonts(pdf):
     assert any("CJK" in name for name in fonts), f"no CJK font: {sorted(fonts)}"
 
 
-def test_pdf_pages_as_pictures(pdf):
-    """The first pages rendered to PNG for a person to look at (cover, contents, pearls)."""
+def pictures(pdf: bytes, name: str, pages: int) -> None:
+    """The first ``pages`` pages of a PDF as PNG files ``<name>-N.png`` in test-artifacts/handouts/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     document = pypdfium2.PdfDocument(pdf)
-    for n in range(min(4, len(document))):
-        path = ARTIFACTS / f"handout-page-{n + 1}.png"
-        document[n].render(scale=1.5).to_pil().save(path)
-        assert path.stat().st_size > 10_000
-    document.close()
+    try:
+        for n in range(min(pages, len(document))):
+            path = ARTIFACTS / f"{name}-{n + 1}.png"
+            document[n].render(scale=1.5).to_pil().save(path)
+            assert path.stat().st_size > 10_000
+    finally:
+        document.close()
+
+
+def test_pdf_pages_as_pictures(pdf):
+    """The first pages rendered to PNG for a person to look at (cover, contents, pearls)."""
+    pictures(pdf, "handout-page", 4)
 
 
 # --------------------------------------------------------------------------- Word
@@ -323,13 +330,7 @@ def test_docx_rendered_by_libreoffice(word, tmp_path):
     for n, i in enumerate(ORDER, start=1):
         assert f"{n}.{HEADINGS[i]}" in pages[page_of_entry(contents, HEADINGS[i]) - 1]
     assert all(f"第{k}页/共{total}页" in pages[k - 1] for k in range(2, total + 1))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    document = pypdfium2.PdfDocument(converted)
-    for n in range(min(3, len(document))):
-        path = ARTIFACTS / f"docx-page-{n + 1}.png"
-        document[n].render(scale=1.5).to_pil().save(path)
-        assert path.stat().st_size > 10_000
-    document.close()
+    pictures(converted, "docx-page", 3)
 
 
 # --------------------------------------------------------------------------- Markdown
