@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -101,11 +102,16 @@ def _check_output(fmt: str, output: str | None) -> None:
 FORMAT_HELP = "讲义格式：pdf、docx 或 md（默认按 -o 的后缀，否则 pdf）"
 
 
+def handout_options(command: Callable) -> Callable:
+    """``--format`` and ``-o/--output``, as every handout command takes them."""
+    command = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                           help="写入这个文件（PDF、Word 必须给出；Markdown 默认输出到标准输出）")(command)
+    return click.option("--format", "fmt", default=None, metavar="pdf|docx|md", help=FORMAT_HELP)(command)
+
+
 @export.command("pearls")
 @click.argument("string_id", metavar="ID")
-@click.option("--format", "fmt", default=None, metavar="pdf|docx|md", help=FORMAT_HELP)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="写入这个文件（PDF、Word 必须给出；Markdown 默认输出到标准输出）")
+@handout_options
 @click.pass_context
 def pearls(ctx: click.Context, string_id: str, fmt: str | None, output: str | None) -> None:
     """把编号为 ID 的一串珍珠导出为教学讲义（草稿也可导出）。"""
@@ -119,9 +125,7 @@ def pearls(ctx: click.Context, string_id: str, fmt: str | None, output: str | No
 
 @export.command("doc")
 @click.argument("doc_id", metavar="ID")
-@click.option("--format", "fmt", default=None, metavar="pdf|docx|md", help=FORMAT_HELP)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="写入这个文件（PDF、Word 必须给出；Markdown 默认输出到标准输出）")
+@handout_options
 @click.pass_context
 def doc(ctx: click.Context, doc_id: str, fmt: str | None, output: str | None) -> None:
     """把编号为 ID 的一篇案例导出为教学讲义。"""
