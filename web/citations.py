@@ -17,6 +17,7 @@ from kb.errors import NotFound
 
 from . import core, public
 from .auth import viewer
+from .downloads import attachment
 from .params import ID
 
 bp = Blueprint("citations", __name__)
@@ -25,12 +26,8 @@ BY_SUFFIX = {suffix: fmt for fmt, suffix in SUFFIX.items()}
 
 
 def _file(text: str, fmt: str, name: str) -> Response:
-    response = Response(text.encode("utf-8"), mimetype=MIME[fmt].split(";")[0])
-    response.headers["Content-Type"] = MIME[fmt]
     safe = re.sub(r"[^A-Za-z0-9_-]+", "-", name)
-    response.headers["Content-Disposition"] = f'attachment; filename="{safe}.{SUFFIX[fmt]}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(text.encode("utf-8"), MIME[fmt], f"{safe}.{SUFFIX[fmt]}")
 
 
 def _format(suffix: str) -> str:

@@ -17,6 +17,7 @@ from hongxian.handouts import Handout
 
 from . import core, public
 from .auth import viewer
+from .downloads import attachment as download
 from .params import ID
 
 bp = Blueprint("handouts", __name__)
@@ -24,11 +25,8 @@ FORMAT = "any(pdf, docx, md)"  # the route converter of the format
 
 
 def attachment(handout: Handout, fallback: str) -> Response:
-    """``handout`` as a download: its MIME type, ``Content-Disposition: attachment`` with the
-    ASCII ``fallback`` name and the real (Chinese) one as ``filename*``."""
-    response = Response(handout.data, content_type=handout.mime)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(handout.filename, safe='')}")
+    """``handout`` as a download (:func:`web.downloads.attachment`), never cached by others."""
+    response = download(handout.data, handout.mime, fallback, handout.filename)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
