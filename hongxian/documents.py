@@ -104,13 +104,13 @@ class DocumentCases(Cases):
         keep its pearls, title and commentary, marked “原文已不在知识库中”."""
         kb = self.core.kb
         kb.documents.get(doc_id)  # NotFound first
-        strings = kb.pearls.containing(doc_id)
-        if strings and not keep_pearls:
-            names = "、".join(f"《{s['title']}》" for s in strings)
-            raise Conflict(f"文档 {doc_id} 收入了 {len(strings)} 串珍珠：{names}。没有删除。请先从这些串中移除它，"
+        held = [{"id": s["id"], "title": s["title"]} for s in kb.pearls.containing(doc_id)]
+        if held and not keep_pearls:
+            names = "、".join(f"《{s['title']}》" for s in held)
+            raise Conflict(f"文档 {doc_id} 收入了 {len(held)} 串珍珠：{names}。没有删除。请先从这些串中移除它，"
                            "或确认仍然删除（串中保留它的标题和点评，注明“原文已不在知识库中”）",
-                           strings=[{"id": s["id"], "title": s["title"]} for s in strings])
-        detail = {"pearl_strings": [{"id": s["id"], "title": s["title"]} for s in strings]} if strings else {}
+                           strings=held)
+        detail = {"pearl_strings": held} if held else {}
         kb.documents.remove(doc_id, actor=actor, detail=detail)
         return self._index(f"删除 {doc_id}", actor)
 
