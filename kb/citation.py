@@ -136,19 +136,24 @@ def is_latin(name: str) -> bool:
     return bool(_LATIN.match(name.strip()))
 
 
+def latin_parts(name: str) -> tuple[str, list[str]]:
+    """A Latin personal name as (surname, given names or initials): ``John Smith`` → ``("Smith",
+    ["John"])``; a name already written surname first (``SMITH J``, ``Smith J``, ``LI M``) is
+    read that way."""
+    parts = name.replace(".", " ").split()
+    if len(parts) < 2:
+        return (parts[0] if parts else name), []
+    if _INVERTED.match(" ".join(parts)) or (
+            len(parts[0]) > 2 and all(len(p) <= 2 and p.isupper() for p in parts[1:])):
+        return parts[0], parts[1:]
+    return parts[-1], parts[:-1]
+
+
 def latin_name(name: str) -> str:
     """A Latin personal name in the standard's form: ``John Smith`` → ``SMITH J``."""
-    name = " ".join(name.replace(".", " ").split())
-    if _INVERTED.match(name):
-        return name
-    parts = name.split(" ")
-    if len(parts) == 1:
-        return parts[0].upper()
-    if len(parts[0]) > 2 and all(len(p) <= 2 and p.isupper() for p in parts[1:]):
-        return " ".join([parts[0].upper(), *parts[1:]])  # already surname first: Smith J
-    family, given = parts[-1], parts[:-1]
+    family, given = latin_parts(name)
     initials = " ".join(p[0].upper() for g in given for p in g.split("-") if p)
-    return f"{family.upper()} {initials}"
+    return f"{family.upper()} {initials}" if initials else family.upper()
 
 
 def authors(doc: Document | Mapping[str, object]) -> list[str]:

@@ -22,6 +22,7 @@ from .citation import (
     WEB_PAGE,
     Reference,
     is_latin,
+    latin_parts,
 )
 
 __all__ = ["bibtex", "export", "ris"]
@@ -31,12 +32,11 @@ BIB_TYPES = {JOURNAL: "article", NEWSPAPER: "article", WEB_PAGE: "online"}
 
 
 def _ris_author(name: str) -> str:
+    """An author as reference managers read it: ``Smith, John`` (Chinese names as written)."""
     if not is_latin(name):
         return name
-    parts = name.replace(".", " ").split()
-    if len(parts) > 1 and not (len(parts[0]) > 2 and all(len(p) <= 2 and p.isupper() for p in parts[1:])):
-        return f"{parts[-1]}, {' '.join(parts[:-1])}"
-    return f"{parts[0]}, {' '.join(parts[1:])}" if len(parts) > 1 else name
+    family, given = latin_parts(name)
+    return f"{family}, {' '.join(given)}" if given else name
 
 
 def _one_line(value: str) -> str:
