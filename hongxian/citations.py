@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kb.accounts import User
-from kb.citation import cite, reference_list
+from kb.citation import cite, doc_id_of, reference_list
 from kb.citation_formats import export
 from kb.errors import BadRequest
 from kb.model import Document
@@ -72,7 +72,7 @@ class CitationCases(Cases):
                request_root: str | None = None, accessed: datetime.date | None = None) -> str:
         if fmt not in FORMATS:
             raise BadRequest(f"不支持的引用格式：{fmt}（可用：{'、'.join(FORMATS)}）")
-        ids = [str(d.get("doc_id") if isinstance(d, dict) else d.doc_id) for d in docs]
+        ids = [doc_id_of(d) for d in docs]
         url_of = {i: u for i in ids if (u := self.document_url(i, request_root))} if online or fmt != "text" else {}
         if fmt == "text":
             if len(docs) == 1:

@@ -178,7 +178,7 @@ class Reference:
         self.year = _year(doc)
         self.date = _full_date(doc)
         self.place = _place(_get(doc, "region"))
-        extra = _extra(doc)
+        self.extra = extra = _extra(doc)
         self.container = (_text(extra.get("journal")) if self.code == JOURNAL else
                           _newspaper(doc) if self.code == NEWSPAPER else None)
         own = _text(extra.get("url")) or (_text(_get(doc, "source")) if _URL.match(
@@ -302,6 +302,11 @@ def _journal_tail(doc: Document | Mapping[str, object], year: str) -> str:
     return f"{tail}: {pages}" if pages else tail
 
 
+def doc_id_of(doc: Document | Mapping[str, object]) -> str:
+    """The id of a document (a :class:`kb.model.Document` or a mapping like its JSON)."""
+    return str(_get(doc, "doc_id") or _get(doc, "id") or "")
+
+
 def describe(doc: Document | Mapping[str, object], url: str | None = None,
              accessed: datetime.date | None = None) -> Reference:
     """The worked-out elements of ``doc``'s reference (see :class:`Reference`)."""
@@ -325,8 +330,7 @@ def reference_list(docs: Iterable[Document | Mapping[str, object]],
     """The references of ``docs`` sorted as a 著者-出版年制 list, each once. ``url_of`` maps a
     document id to its online address (for the online form)."""
     url_of = url_of or {}
-    refs = [Reference(d, url=url_of.get(str(_get(d, "doc_id") or _get(d, "id") or "")),
-                      accessed=accessed) for d in docs]
+    refs = [Reference(d, url=url_of.get(doc_id_of(d)), accessed=accessed) for d in docs]
     out: list[str] = []
     for ref in sorted(refs, key=Reference.sort_key):
         line = ref.line()

@@ -21,6 +21,7 @@ from .citation import (
     OTHER,
     WEB_PAGE,
     Reference,
+    doc_id_of,
     is_latin,
     latin_parts,
 )
@@ -45,8 +46,7 @@ def _one_line(value: str) -> str:
 
 def ris(ref: Reference) -> str:
     """One RIS record (ending with ``ER  - `` and CRLF)."""
-    extra = ref.doc.get("extra") if isinstance(ref.doc, Mapping) else getattr(ref.doc, "extra", None)
-    extra = extra if isinstance(extra, Mapping) else {}
+    extra = ref.extra
     lines = [("TY", RIS_TYPES.get(ref.code, "RPRT"))]
     lines += [("AU", _ris_author(n)) for n in ref.names]
     if not ref.names and ref.unit:
@@ -106,8 +106,7 @@ def bibtex(ref: Reference, doc_id: str) -> str:
         fields.append(("year", ref.year))
     if ref.date and ref.code in (NEWSPAPER, WEB_PAGE):
         fields.append(("date", ref.date))
-    extra = ref.doc.get("extra") if isinstance(ref.doc, Mapping) else getattr(ref.doc, "extra", None)
-    extra = extra if isinstance(extra, Mapping) else {}
+    extra = ref.extra
     for name, key in (("volume", "volume"), ("number", "issue"), ("pages", "pages")):
         if extra.get(key):
             fields.append((name, str(extra[key]).replace("-", "--")))
@@ -120,12 +119,6 @@ def bibtex(ref: Reference, doc_id: str) -> str:
     return f"@{kind}{{{_bib_key(ref, doc_id)},\n{body}\n}}\n"
 
 
-def _doc_id(doc: object) -> str:
-    if isinstance(doc, Mapping):
-        return str(doc.get("doc_id") or doc.get("id") or "")
-    return str(getattr(doc, "doc_id", "") or "")
-
-
 def export(docs: Iterable[object], fmt: str, url_of: Mapping[str, str] | None = None,
            accessed: datetime.date | None = None) -> str:
     """The references of ``docs`` (each once, in the order of :func:`kb.citation.reference_list`)
@@ -133,7 +126,7 @@ def export(docs: Iterable[object], fmt: str, url_of: Mapping[str, str] | None = 
     url_of = url_of or {}
     seen: dict[str, Reference] = {}
     for doc in docs:
-        doc_id = _doc_id(doc)
+        doc_id = doc_id_of(doc)
         if doc_id not in seen:
             seen[doc_id] = Reference(doc, url=url_of.get(doc_id), accessed=accessed)  # type: ignore[arg-type]
     ordered = sorted(seen.items(), key=lambda item: item[1].sort_key())
